@@ -1,0 +1,349 @@
+"""Mastery v0 (SPEC §4) for a whole cohort at once: LazyFrame in, DataFrame out, no I/O, no clock.
+
+Every number is computed on integers (counts, weights scaled by a power of ten) and rounded
+once, half away from zero, on the exact rational value; nothing passes through a float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+
+from pipeline.params import Bucket, Params
+
+KEYS = ("user_id", "theme_id")
+SCORE_SCALE = 10_000  # mastery_score, contributions and bucket accuracies: 4 decimals
+PCT_SCALE = 100  # accuracy_pct: 2 decimals
+OUTPUT_COLUMNS = (
+    "user_id",
+    "theme_id",
+    "year",
+    "block_id",
+    "attempts_total",
+    "correct_total",
+    "accuracy_pct",
+    "mastery_score",
+    "last_attempt_at",
+    "breakdown_json",
+)
+UTC_MICROS = pl.Datetime("us", "UTC")
+ATTEMPT_SCHEMA = pl.Schema(
+    {
+        "user_id": pl.String,
+        "session_id": pl.String,
+        "question_id": pl.String,
+        "year": pl.Int32,
+        "block_id": pl.Int32,
+        "theme_id": pl.Int32,
+        "difficulty": pl.String,
+        "is_correct": pl.Boolean,
+        "answered_at": UTC_MICROS,
+        "submitted_at": UTC_MICROS,
+    }
+)
+DATA_QUALITY_KEYS = (
+    "null_theme_dropped",
+    "answered_after_as_of",
+    "null_answered_at",
+    "null_is_correct",
+    "unknown_difficulty",
+    "no_block_rows_skipped",
+    "dangling_theme_rows_skipped",
+    "dangling_block_rows_skipped",
+    "themes_under_two_blocks",
+)
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """Mastery rows plus one count per kind of data-quality issue met on the way."""
+
+    rows: pl.DataFrame
+    data_quality: dict[str, int] = field(default_factory=dict)
+
+
+def compute_mastery(attempts: pl.LazyFrame, params: Params, as_of: datetime) -> pl.DataFrame:
+    """Mastery rows for every (user, theme) in ``attempts`` (see :func:`compute_cohort`)."""
+    return compute_cohort(attempts, params, as_of).rows
+
+
+def compute_cohort(
+    attempts: pl.LazyFrame,
+    params: Params,
+    as_of: datetime,
+    themes: pl.LazyFrame | None = None,
+    blocks: pl.LazyFrame | None = None,
+) -> CohortResult:
+    """Score resolved attempts; ``themes``/``blocks`` (when given) drop rows with dangling tags."""
+    as_of = _utc(as_of)
+    windowed = (
+        attempts.select(pl.col(name).cast(dtype) for name, dtype in ATTEMPT_SCHEMA.items())
+        .filter(in_lookback_window(params, as_of))
+        .with_columns(difficulty=normalized_difficulty())
+    )
+    kept = windowed.filter(pl.col("theme_id").is_not_null() & ~answered_after(as_of))
+    groups = (
+        kept.with_columns(
+            correct=pl.col("is_correct").fill_null(False).cast(pl.Int64),
+            bucket_code=bucket_code(params, as_of),
+            difficulty_weight=difficulty_weight(params),
+        )
+        .group_by(KEYS)
+        .agg(*group_aggregates(params))
+    )
+    known = groups.filter(pl.col("block_id").is_not_null())
+    if themes is not None:
+        known = known.filter(pl.col("theme_id").is_in(themes.select("id").collect().to_series()))
+    if blocks is not None:
+        known = known.filter(pl.col("block_id").is_in(blocks.select("id").collect().to_series()))
+    rows_lf = known.with_columns(**scored_columns(params)).select(OUTPUT_COLUMNS).sort(KEYS)
+    counts_lf = data_quality_counts(windowed, kept, groups, params, as_of, themes, blocks)
+    rows, counts = pl.collect_all([rows_lf, counts_lf])
+    return CohortResult(
+        rows=rows, data_quality={k: int(v) for k, v in counts.row(0, named=True).items()}
+    )
+
+
+def in_lookback_window(params: Params, as_of: datetime) -> pl.Expr:
+    start = as_of - timedelta(days=params.lookback_days)
+    return pl.col("submitted_at").is_between(pl.lit(start), pl.lit(as_of), closed="both")
+
+
+def answered_after(as_of: datetime) -> pl.Expr:
+    return pl.col("answered_at") > pl.lit(as_of)
+
+
+def normalized_difficulty() -> pl.Expr:
+    return pl.col("difficulty").str.strip_chars().str.to_lowercase()
+
+
+def bucket_code(params: Params, as_of: datetime) -> pl.Expr:
+    """Index of the narrowest bucket holding the attempt; len(buckets) when in none."""
+    code = pl.lit(len(params.recency_buckets), dtype=pl.Int8)
+    for index, bucket in reversed(list(enumerate(params.recency_buckets))):
+        cutoff = as_of - timedelta(days=bucket.days)
+        code = (
+            pl.when(pl.col("answered_at") >= pl.lit(cutoff))
+            .then(pl.lit(index, pl.Int8))
+            .otherwise(code)
+        )
+    return code
+
+
+def difficulty_weight(params: Params) -> pl.Expr:
+    """Difficulty weight as an integer scaled by 10**difficulty_decimals; 1.0 when unknown."""
+    scale = 10 ** difficulty_decimals(params)
+    mapping = {name: int(w * scale) for name, w in params.difficulty_weights.items()}
+    return pl.col("difficulty").replace_strict(mapping, default=scale, return_dtype=pl.Int64)
+
+
+def group_aggregates(params: Params) -> list[pl.Expr]:
+    """Per (user, theme): totals, per-bucket-code counts, and the row identity's year/block."""
+    latest_first = ["answered_at", "submitted_at", "question_id"]
+    has_block = pl.col("block_id").is_not_null()
+    exprs = [
+        pl.len().cast(pl.Int64).alias("attempts_total"),
+        pl.col("correct").sum().alias("correct_total"),
+        pl.col("answered_at").max().alias("last_attempt_at"),
+        pl.col("block_id").filter(has_block).sort_by(latest_first, nulls_last=False).last(),
+        pl.col("year")
+        .filter(has_block)
+        .sort_by(latest_first, nulls_last=False)
+        .last()
+        .fill_null(1)
+        .cast(pl.Int32),
+    ]
+    for code in range(len(params.recency_buckets)):
+        in_code = pl.col("bucket_code") == code
+        exprs += [
+            in_code.sum().cast(pl.Int64).alias(f"n_{code}"),
+            (in_code & (pl.col("correct") == 1)).sum().cast(pl.Int64).alias(f"c_{code}"),
+        ]
+        if params.use_difficulty:
+            weight = pl.col("difficulty_weight").filter(in_code)
+            exprs += [
+                weight.sum().alias(f"w_{code}"),
+                (weight * pl.col("correct").filter(in_code)).sum().alias(f"wc_{code}"),
+            ]
+    return exprs
+
+
+def scored_columns(params: Params) -> dict[str, pl.Expr]:
+    """Final columns from the group aggregates; buckets are cumulative over bucket codes."""
+    buckets = params.recency_buckets
+    attempts = [_cumulative("n", b) for b in range(len(buckets))]
+    correct = [_cumulative("c", b) for b in range(len(buckets))]
+    if params.use_difficulty:
+        numerators = [_cumulative("wc", b) for b in range(len(buckets))]
+        denominators = [_cumulative("w", b) for b in range(len(buckets))]
+    else:
+        numerators, denominators = correct, attempts
+    accuracies = [
+        _ratio_rounded(p, q, SCORE_SCALE) for p, q in zip(numerators, denominators, strict=True)
+    ]
+    contributions = [
+        _weighted_ratio_rounded(p, q, bucket.weight)
+        for p, q, bucket in zip(numerators, denominators, buckets, strict=True)
+    ]
+    insufficient = pl.col("attempts_total") < params.min_attempts
+    score = pl.when(insufficient).then(0).otherwise(pl.sum_horizontal(contributions))
+    bucket_json = [
+        bucket_breakdown(bucket, n, c, a, k)
+        for bucket, n, c, a, k in zip(
+            buckets, attempts, correct, accuracies, contributions, strict=True
+        )
+    ]
+    scored_json = pl.concat_str(
+        pl.lit('{"total_attempts":'),
+        pl.col("attempts_total").cast(pl.String),
+        pl.lit(',"buckets":{'),
+        pl.concat_str(bucket_json, separator=","),
+        pl.lit('},"mastery_score":'),
+        decimal_text(score),
+        pl.lit(f',"use_difficulty":{str(params.use_difficulty).lower()}}}'),
+    )
+    insufficient_json = pl.concat_str(
+        pl.lit(f'{{"reason":"insufficient_attempts","required":{params.min_attempts},"actual":'),
+        pl.col("attempts_total").cast(pl.String),
+        pl.lit("}"),
+    )
+    return {
+        "accuracy_pct": _as_decimal(
+            _ratio_rounded(pl.col("correct_total"), pl.col("attempts_total"), 100 * PCT_SCALE),
+            PCT_SCALE,
+            5,
+        ),
+        "mastery_score": _as_decimal(score, SCORE_SCALE, 6),
+        "breakdown_json": pl.when(insufficient).then(insufficient_json).otherwise(scored_json),
+        "attempts_total": pl.col("attempts_total").cast(pl.Int32),
+        "correct_total": pl.col("correct_total").cast(pl.Int32),
+    }
+
+
+def bucket_breakdown(
+    bucket: Bucket, attempts: pl.Expr, correct: pl.Expr, accuracy: pl.Expr, contribution: pl.Expr
+) -> pl.Expr:
+    """``"7d":{"attempts":3,"correct":2,"accuracy":0.6667,"weight":0.5,"contribution":0.3333}``."""
+    return pl.concat_str(
+        pl.lit(f'"{bucket.label}":{{"attempts":'),
+        attempts.cast(pl.String),
+        pl.lit(',"correct":'),
+        correct.cast(pl.String),
+        pl.lit(',"accuracy":'),
+        decimal_text(accuracy),
+        pl.lit(f',"weight":{plain_decimal(bucket.weight)},"contribution":'),
+        decimal_text(contribution),
+        pl.lit("}"),
+    )
+
+
+def decimal_text(units: pl.Expr, scale: int = SCORE_SCALE) -> pl.Expr:
+    """Non-negative ``units / scale`` as the shortest plain decimal: 8000 -> '0.8', 10000 -> '1'."""
+    digits = len(str(scale)) - 1
+    whole = (units // scale).cast(pl.String)
+    fraction = (units % scale).cast(pl.String).str.zfill(digits).str.strip_chars_end("0")
+    return (
+        pl.when(fraction == "").then(whole).otherwise(pl.concat_str(whole, pl.lit("."), fraction))
+    )
+
+
+def plain_decimal(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("", "-0") else text
+
+
+def difficulty_decimals(params: Params) -> int:
+    return max((_decimals(w) for w in params.difficulty_weights.values()), default=0)
+
+
+def data_quality_counts(
+    windowed: pl.LazyFrame,
+    kept: pl.LazyFrame,
+    groups: pl.LazyFrame,
+    params: Params,
+    as_of: datetime,
+    themes: pl.LazyFrame | None,
+    blocks: pl.LazyFrame | None,
+) -> pl.LazyFrame:
+    """One row holding every data-quality count (SPEC §7: counted, never fatal)."""
+    known_names = list(params.difficulty_weights)
+    per_attempt = windowed.select(
+        null_theme_dropped=pl.col("theme_id").is_null().sum(),
+        answered_after_as_of=(pl.col("theme_id").is_not_null() & answered_after(as_of)).sum(),
+    )
+    per_kept = kept.select(
+        null_answered_at=pl.col("answered_at").is_null().sum(),
+        null_is_correct=pl.col("is_correct").is_null().sum(),
+        unknown_difficulty=(
+            pl.col("difficulty").is_not_null() & ~pl.col("difficulty").is_in(known_names)
+        ).sum(),
+    )
+    two_blocks = (
+        kept.filter(pl.col("block_id").is_not_null())
+        .group_by("theme_id")
+        .agg(pl.col("block_id").n_unique().alias("blocks"))
+        .select(themes_under_two_blocks=(pl.col("blocks") > 1).sum())
+    )
+    with_block = groups.filter(pl.col("block_id").is_not_null())
+    theme_known = (
+        pl.col("theme_id").is_in(themes.select("id").collect().to_series())
+        if themes is not None
+        else pl.lit(True)
+    )
+    block_known = (
+        pl.col("block_id").is_in(blocks.select("id").collect().to_series())
+        if blocks is not None
+        else pl.lit(True)
+    )
+    per_row = groups.select(no_block_rows_skipped=pl.col("block_id").is_null().sum()).join(
+        with_block.select(
+            dangling_theme_rows_skipped=(~theme_known).sum(),
+            dangling_block_rows_skipped=(theme_known & ~block_known).sum(),
+        ),
+        how="cross",
+    )
+    return (
+        per_attempt.join(per_kept, how="cross")
+        .join(two_blocks, how="cross")
+        .join(per_row, how="cross")
+        .select(pl.col(name).cast(pl.Int64) for name in DATA_QUALITY_KEYS)
+    )
+
+
+def _cumulative(prefix: str, upto: int) -> pl.Expr:
+    return pl.sum_horizontal(pl.col(f"{prefix}_{code}") for code in range(upto + 1))
+
+
+def _ratio_rounded(numerator: pl.Expr, denominator: pl.Expr, scale: int) -> pl.Expr:
+    """round(numerator / denominator, log10(scale)) half up, in units of 1/scale; 0 if empty."""
+    rounded = (2 * scale * numerator + denominator) // (2 * denominator)
+    return pl.when(denominator > 0).then(rounded).otherwise(0)
+
+
+def _weighted_ratio_rounded(numerator: pl.Expr, denominator: pl.Expr, weight: Decimal) -> pl.Expr:
+    """round(numerator / denominator * weight, 4) on exact integers (Int128: no overflow)."""
+    places = _decimals(weight)
+    weight_units = int(weight * 10**places)
+    num = numerator.cast(pl.Int128) * (2 * SCORE_SCALE * weight_units)
+    den = denominator.cast(pl.Int128) * 10**places
+    rounded = ((num + den) // (2 * den)).cast(pl.Int64)
+    return pl.when(denominator > 0).then(rounded).otherwise(0)
+
+
+def _as_decimal(units: pl.Expr, scale: int, precision: int) -> pl.Expr:
+    digits = len(str(scale)) - 1
+    exact = pl.Decimal(38, digits)
+    return (units.cast(exact) / pl.lit(scale).cast(exact)).cast(pl.Decimal(precision, digits))
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive timestamps are UTC (SPEC §4)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,21 @@
+"""Stores: ``open_store(url)`` picks the back end from the URL's scheme."""
+
+from __future__ import annotations
+
+from pipeline.config import DatabaseUrl, resolve_database_url
+from pipeline.store.base import ActiveParams, InitReport, Store
+
+
+def open_store(url: str | DatabaseUrl | None = None) -> Store:
+    """Connect to ``url`` (default: ``MASTERY_DATABASE_URL`` or the local DuckDB file)."""
+    parsed = url if isinstance(url, DatabaseUrl) else resolve_database_url(url)
+    if parsed.kind == "postgres":
+        from pipeline.store.postgres import PostgresStore
+
+        return PostgresStore(parsed)
+    from pipeline.store.duckdb import DuckDBStore
+
+    return DuckDBStore(parsed)
+
+
+__all__ = ["ActiveParams", "InitReport", "Store", "open_store"]

@@ -1,0 +1,1 @@
+"""DuckDB dialect SQL."""

@@ -1,0 +1,1 @@
+"""Statements valid on both stores, written with :name parameters."""

@@ -1,0 +1,1 @@
+UPDATE algo_params SET is_active = true WHERE id = :id

@@ -1,0 +1,3 @@
+SELECT CAST(id AS text) AS id, CAST(params_json AS text) AS params_json, checksum
+FROM algo_params
+WHERE algo_version_id = :algo_version_id AND is_active
