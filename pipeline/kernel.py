@@ -78,7 +78,7 @@ def compute_cohort(
     blocks: pl.LazyFrame | None = None,
 ) -> CohortResult:
     """Score resolved attempts; ``themes``/``blocks`` (when given) drop rows with dangling tags."""
-    as_of = _utc(as_of)
+    as_of = utc(as_of)
     windowed = (
         attempts.select(pl.col(name).cast(dtype) for name, dtype in ATTEMPT_SCHEMA.items())
         .filter(in_lookback_window(params, as_of))
@@ -205,11 +205,7 @@ def scored_columns(params: Params) -> dict[str, pl.Expr]:
         decimal_text(score),
         pl.lit(f',"use_difficulty":{str(params.use_difficulty).lower()}}}'),
     )
-    insufficient_json = pl.concat_str(
-        pl.lit(f'{{"reason":"insufficient_attempts","required":{params.min_attempts},"actual":'),
-        pl.col("attempts_total").cast(pl.String),
-        pl.lit("}"),
-    )
+    insufficient_json = insufficient_breakdown(params, pl.col("attempts_total"))
     return {
         "accuracy_pct": _as_decimal(
             _ratio_rounded(pl.col("correct_total"), pl.col("attempts_total"), 100 * PCT_SCALE),
@@ -221,6 +217,15 @@ def scored_columns(params: Params) -> dict[str, pl.Expr]:
         "attempts_total": pl.col("attempts_total").cast(pl.Int32),
         "correct_total": pl.col("correct_total").cast(pl.Int32),
     }
+
+
+def insufficient_breakdown(params: Params, attempts: pl.Expr) -> pl.Expr:
+    """``{"reason":"insufficient_attempts","required":5,"actual":4}``."""
+    return pl.concat_str(
+        pl.lit(f'{{"reason":"insufficient_attempts","required":{params.min_attempts},"actual":'),
+        attempts.cast(pl.String),
+        pl.lit("}"),
+    )
 
 
 def bucket_breakdown(
@@ -344,6 +349,6 @@ def _decimals(value: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     """Naive timestamps are UTC (SPEC §4)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

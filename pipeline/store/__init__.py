@@ -6,8 +6,11 @@ from pipeline.config import DatabaseUrl, resolve_database_url
 from pipeline.store.base import ActiveParams, InitReport, Store
 
 
-def open_store(url: str | DatabaseUrl | None = None) -> Store:
-    """Connect to ``url`` (default: ``MASTERY_DATABASE_URL`` or the local DuckDB file)."""
+def open_store(url: str | DatabaseUrl | None = None, *, wait_for_lock: bool = False) -> Store:
+    """Connect to ``url`` (default: ``MASTERY_DATABASE_URL`` or the local DuckDB file).
+
+    ``wait_for_lock`` matters for DuckDB only, where one process at a time opens the file.
+    """
     parsed = url if isinstance(url, DatabaseUrl) else resolve_database_url(url)
     if parsed.kind == "postgres":
         from pipeline.store.postgres import PostgresStore
@@ -15,7 +18,7 @@ def open_store(url: str | DatabaseUrl | None = None) -> Store:
         return PostgresStore(parsed)
     from pipeline.store.duckdb import DuckDBStore
 
-    return DuckDBStore(parsed)
+    return DuckDBStore(parsed, wait_for_lock=wait_for_lock)
 
 
 __all__ = ["ActiveParams", "InitReport", "Store", "open_store"]

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 import polars as pl
@@ -49,6 +50,13 @@ class ActiveParams:
     checksum: str
 
 
+def _dialect_text(dialect: Dialect, name: str) -> str:
+    try:
+        return load_sql(dialect, name)
+    except FileNotFoundError:
+        return load_sql("shared", name)
+
+
 class Store(ABC):
     """A connection to one database holding the source tables and the pipeline's tables."""
 
@@ -88,13 +96,64 @@ class Store(ABC):
 
     def sql(self, name: str) -> str:
         """The dialect's own file if it has one, else the shared one, in this driver's style."""
-        try:
-            text = load_sql(self.dialect, name)
-        except FileNotFoundError:
-            text = load_sql("shared", name)
+        text = _dialect_text(self.dialect, name)
         if self.param_style == "pyformat":
             return _NAMED_PARAM.sub(r"%(\1)s", text.replace("%", "%%"))
         return _NAMED_PARAM.sub(r"$\1", text)
+
+    def numbered_sql(self, name: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The statement with ``$1, $2, ...`` placeholders and its values in that order (ADBC)."""
+        text = self.sql(name) if self.param_style == "dollar" else _dialect_text(self.dialect, name)
+        order: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in order:
+                order.append(match.group(1))
+            return f"${order.index(match.group(1)) + 1}"
+
+        text = re.sub(
+            r"\$(\w+)" if self.param_style == "dollar" else _NAMED_PARAM.pattern, number, text
+        )
+        return text, [params[key] for key in order]
+
+    @abstractmethod
+    def extract_raw_attempts(
+        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+    ) -> pl.DataFrame:
+        """Raw attempts in the window (``pipeline.tags.RAW_ATTEMPT_SCHEMA``), pulled as Arrow."""
+
+    def extract_params(
+        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        return {
+            "window_start": window_start.isoformat(),
+            "as_of": as_of.isoformat(),
+            "user_ids": ",".join(user_ids),
+        }
+
+    @abstractmethod
+    def execute_count(self, name: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run a writing statement and return how many rows it touched."""
+
+    @abstractmethod
+    @contextmanager
+    def run_lock(self, *, wait: bool) -> Iterator[None]:
+        """Exclusive right to run a recompute on this database (ConcurrentRunError if taken)."""
+
+    def fetch_frame(self, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """A small query's rows as a frame (lookups, keys); bulk reads use Arrow paths."""
+        return self._fetch_frame(self.sql(name), params)
+
+    @abstractmethod
+    def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame: ...
+
+    def merge_mastery(self, stage: pl.DataFrame, run: Mapping[str, Any]) -> tuple[int, int]:
+        """Inside the caller's transaction: stage rows in bulk, upsert, refresh stale rows."""
+        self._run_script(self.sql("create_mastery_stage"))
+        self.bulk_insert("mastery_stage", stage)
+        upserted = self.execute_count("merge_mastery", run)
+        stale = self.execute_count("refresh_stale_mastery", run)
+        return upserted, stale
 
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(self.sql(name), params)

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipeline.config import DatabaseUrl
-from pipeline.errors import MasteryError
+from pipeline.errors import ConcurrentRunError, MasteryError
 from pipeline.store.base import Store
+
+_LOCK_POLL_SECONDS = 0.5
 
 
 class DuckDBStore(Store):
     dialect = "duckdb"
     param_style = "dollar"
 
-    def __init__(self, url: DatabaseUrl) -> None:
+    def __init__(self, url: DatabaseUrl, *, wait_for_lock: bool = False) -> None:
         super().__init__(url)
         path = url.duckdb_path
         if not path.parent.exists():
-            raise MasteryError(f"cannot open DuckDB file {path}: directory {path.parent} does not exist")
-        try:
-            self.con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise MasteryError(f"cannot open DuckDB file {path}: {_one_line(exc)}") from None
+            raise MasteryError(
+                f"cannot open DuckDB file {path}: directory {path.parent} does not exist"
+            )
+        self.con = _connect(path, wait_for_lock)
         self._depth = 0
 
     def close(self) -> None:
@@ -61,6 +66,24 @@ class DuckDBStore(Store):
         finally:
             self._depth = 0
 
+    def execute_count(self, name: str, params: Mapping[str, Any] | None = None) -> int:
+        rows = self._run(self.sql(name), params)
+        return int(rows[0][0]) if rows else 0
+
+    def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame:
+        return self.query_frame(sql, params)
+
+    @contextmanager
+    def run_lock(self, *, wait: bool) -> Iterator[None]:
+        """DuckDB lets one process open a file for writing: holding the store is the lock."""
+        yield
+
+    def merge_mastery(self, stage: pl.DataFrame, run: Mapping[str, Any]) -> tuple[int, int]:
+        try:
+            return super().merge_mastery(stage, run)
+        finally:
+            self._run_script(self.sql("drop_mastery_stage"))
+
     def bulk_insert(self, table: str, frame: pl.DataFrame) -> None:
         columns = ", ".join(frame.columns)
         self.con.register("_bulk_frame", frame.to_arrow())
@@ -75,8 +98,34 @@ class DuckDBStore(Store):
         ).fetchall()
         return {r[0] for r in rows}
 
+    def extract_raw_attempts(
+        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+    ) -> pl.DataFrame:
+        params = self.extract_params(window_start, as_of, user_ids)
+        return self.query_frame(self.sql("extract_attempts"), params)
+
     def query_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
-        return self.con.execute(sql, dict(params) if params else None).pl()
+        relation = self.con.sql(sql, params=dict(params) if params else None)
+        return pl.DataFrame(pl.from_arrow(relation.to_arrow_table()))
+
+
+def _connect(path: Path, wait_for_lock: bool) -> duckdb.DuckDBPyConnection:
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            message = _one_line(exc)
+            if "lock" not in message.lower():
+                raise MasteryError(f"cannot open DuckDB file {path}: {message}") from None
+            if not wait_for_lock:
+                holder = re.search(r"PID \d+", message)
+                raise ConcurrentRunError(
+                    f"DuckDB file {path} is in use by another process"
+                    f"{f' ({holder.group(0)})' if holder else ''}; use --wait to wait"
+                ) from None
+            time.sleep(_LOCK_POLL_SECONDS)
+        except duckdb.Error as exc:
+            raise MasteryError(f"cannot open DuckDB file {path}: {_one_line(exc)}") from None
 
 
 def _one_line(exc: BaseException) -> str:

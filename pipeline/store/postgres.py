@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 import psycopg
 
 from pipeline.config import DatabaseUrl
-from pipeline.errors import MasteryError
+from pipeline.errors import ConcurrentRunError, MasteryError
 from pipeline.store.base import Store
 
 _COPY_CHUNK_ROWS = 250_000
+_RUN_LOCK_KEY = 0x6D617374657279  # "mastery": one recompute per database at a time
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 
 
@@ -54,6 +56,32 @@ class PostgresStore(Store):
         with self.conn.transaction():
             yield
 
+    def execute_count(self, name: str, params: Mapping[str, Any] | None = None) -> int:
+        cursor = self.conn.execute(self.sql(name), params)  # type: ignore[arg-type]
+        return max(cursor.rowcount, 0)
+
+    def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame:
+        cursor = self.conn.execute(sql, params)  # type: ignore[arg-type]
+        names = [c.name for c in cursor.description or ()]
+        return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
+
+    @contextmanager
+    def run_lock(self, *, wait: bool) -> Iterator[None]:
+        """A session advisory lock on its own connection, released when the run ends."""
+        with psycopg.connect(self.url.libpq_uri, autocommit=True) as lock_conn:
+            if wait:
+                lock_conn.execute("SELECT pg_advisory_lock(%s)", (_RUN_LOCK_KEY,))
+            else:
+                got = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK_KEY,))
+                if not got.fetchone()[0]:  # type: ignore[index]
+                    raise ConcurrentRunError(self._running_message())
+            yield
+
+    def _running_message(self) -> str:
+        row = self.fetch_one("select_running_run")
+        which = f"run {row[0]} (started {row[1]:%Y-%m-%d %H:%M:%S %Z})" if row else "another run"
+        return f"another recompute is running on this database: {which}; use --wait to wait"
+
     def bulk_insert(self, table: str, frame: pl.DataFrame) -> None:
         columns = ", ".join(frame.columns)
         statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
@@ -66,6 +94,26 @@ class PostgresStore(Store):
                 buffer = io.BytesIO()
                 chunk.write_csv(buffer, include_header=False, datetime_format=_CSV_DATETIME)
                 copy.write(buffer.getvalue())
+
+    def extract_raw_attempts(
+        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+    ) -> pl.DataFrame:
+        text, values = self.numbered_sql(
+            "extract_attempts", self.extract_params(window_start, as_of, user_ids)
+        )
+        return self.arrow_query(text, values)
+
+    def arrow_query(self, text: str, values: Sequence[Any]) -> pl.DataFrame:
+        """Run a read query through ADBC so rows arrive as Arrow columns, not Python tuples."""
+        import adbc_driver_postgresql.dbapi as adbc
+
+        try:
+            with adbc.connect(self.url.libpq_uri) as conn, conn.cursor() as cursor:
+                cursor.execute(text, parameters=tuple(values))
+                table = cursor.fetch_arrow_table()
+        except adbc.Error as exc:
+            raise MasteryError(f"extract failed: {self.describe(exc)}") from None
+        return pl.DataFrame(pl.from_arrow(table))
 
     def existing_tables(self) -> set[str]:
         rows = self.conn.execute(

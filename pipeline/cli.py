@@ -1,0 +1,181 @@
+"""``mastery``: a thin command line over the Python API; user errors print one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import admin, job
+from pipeline.errors import MasteryError
+from pipeline.params import dumps
+
+app = typer.Typer(
+    help="Mastery v0 pipeline: compute per-student, per-theme mastery in bulk.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+params_app = typer.Typer(help="Show, validate and activate algorithm params.", no_args_is_help=True)
+app.add_typer(params_app, name="params")
+out = Console(highlight=False, soft_wrap=True)
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="MASTERY_DATABASE_URL",
+        show_envvar=True,
+        help="postgresql://... or duckdb:///path.duckdb (default duckdb:///mastery.duckdb).",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def init(database_url: DatabaseOption = None) -> None:
+    """Create the tables and indexes that are absent and seed the algorithm registry."""
+    report = admin.init_database(database_url)
+    created = ", ".join(report.created) or "none (all tables existed)"
+    out.print(f"created: {created}")
+    out.print(f"active params {report.params_id} (checksum {report.params_checksum[:12]})")
+
+
+@app.command()
+def generate(
+    users: Annotated[int, typer.Option(min=1, help="Students to create.")] = 1000,
+    themes: Annotated[int, typer.Option(min=1, help="Themes to spread over blocks.")] = 60,
+    days: Annotated[int, typer.Option(min=1, help="Days of activity before now.")] = 90,
+    seed: Annotated[int, typer.Option(help="Same seed, same cohort.")] = 7,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Bulk-load a realistic synthetic cohort into the (empty) source tables."""
+    from pipeline.generate import CohortSpec, estimate_attempts
+    from pipeline.progress import RowProgress
+
+    spec = CohortSpec(users=users, themes=themes, days=days, seed=seed)
+    with RowProgress(total_attempts=estimate_attempts(spec)) as progress:
+        loaded = admin.generate_cohort_into(database_url, spec, on_rows=progress.advance)
+    out.print(", ".join(f"{table} {rows:,}" for table, rows in loaded.items()))
+
+
+@app.command()
+def recompute(
+    as_of: Annotated[str | None, typer.Option(help="ISO 8601 instant (default now, UTC).")] = None,
+    user: Annotated[list[str] | None, typer.Option(help="Only this user (repeatable).")] = None,
+    theme: Annotated[list[int] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Compute but write nothing to the database.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the rows to this Parquet file.")
+    ] = None,
+    trigger: Annotated[str, typer.Option(help="cli, schedule, api, notebook or test.")] = "cli",
+    wait: Annotated[
+        bool, typer.Option(help="Wait for a running recompute instead of refusing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recompute mastery for everyone (or a scope) under one logged run."""
+    from pipeline.progress import StageProgress
+
+    moment = _parse_as_of(as_of) if as_of else None
+    with StageProgress(enabled=not as_json) as progress:
+        summary = job.recompute(
+            database_url,
+            as_of=moment,
+            user_ids=user or (),
+            theme_ids=theme or (),
+            dry_run=dry_run,
+            output=output,
+            trigger=trigger,
+            wait=wait,
+            progress=progress.stage,
+        )
+    if as_json:
+        out.print(dumps(summary), markup=False)
+        return
+    _print_summary(summary)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recent runs with status, duration and counts."""
+    frame = admin.list_runs(database_url, limit)
+    table = Table("run", "status", "trigger", "started", "seconds", "rows", "users", "error")
+    for row in frame.iter_rows(named=True):
+        table.add_row(
+            row["id"],
+            row["status"],
+            row["trigger"] or "",
+            f"{row['started_at']:%Y-%m-%d %H:%M:%S}",
+            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+            "" if row["records_upserted"] is None else f"{row['records_upserted']:,}",
+            "" if row["users"] is None else f"{row['users']:,}",
+            row["error_message"] or "",
+        )
+    out.print(table if frame.height else "no runs yet")
+
+
+@params_app.command("show")
+def params_show(database_url: DatabaseOption = None) -> None:
+    """Print the active params as JSON."""
+    active = admin.show_params(database_url)
+    out.print(json.dumps(json.loads(active.params.canonical_json()), indent=2), markup=False)
+    out.print(f"params_id {active.params_id} checksum {active.checksum}")
+
+
+@params_app.command("validate")
+def params_validate(file: Path) -> None:
+    """Check a params JSON file; exit non-zero naming every problem."""
+    params = admin.read_params_file(file)
+    out.print(f"valid; checksum {params.checksum()}")
+
+
+@params_app.command("activate")
+def params_activate(file: Path, database_url: DatabaseOption = None) -> None:
+    """Store a params file (if new) and make it the one active row."""
+    params_id = admin.activate_params(database_url, file)
+    out.print(f"active params {params_id}")
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise MasteryError(f"--as-of {text!r} is not an ISO 8601 instant") from None
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    run = summary.get("run_id") or "dry run (nothing written)"
+    out.print(f"run {run}")
+    out.print(
+        f"users {summary['users']:,}  themes {summary['themes_computed']:,}  "
+        f"rows upserted {summary['records_upserted']:,}  "
+        f"stale refreshed {summary['stale_rows_refreshed']:,}  "
+        f"insufficient {summary['insufficient_rows']:,}"
+    )
+    issues = {k: v for k, v in summary["data_quality"].items() if v}
+    out.print("data quality: " + (", ".join(f"{k} {v:,}" for k, v in issues.items()) or "clean"))
+    out.print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["stage_seconds"].items()))
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 1."""
+    try:
+        app(standalone_mode=True)
+    except MasteryError as exc:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

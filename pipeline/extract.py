@@ -1,0 +1,72 @@
+"""Extract: the attempts of SPEC §4 for a scope, pulled in bulk and resolved to frozen tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from pipeline.config import DatabaseUrl
+from pipeline.kernel import ATTEMPT_SCHEMA, utc
+from pipeline.store import Store, open_store
+from pipeline.tags import RAW_ATTEMPT_SCHEMA, resolve_frozen_tags
+
+
+@dataclass(frozen=True)
+class Scope:
+    """All users and themes when both are empty; otherwise only those listed."""
+
+    user_ids: tuple[str, ...] = ()
+    theme_ids: tuple[int, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {"users": list(self.user_ids) or "all", "themes": list(self.theme_ids) or "all"}
+
+
+@dataclass(frozen=True)
+class Extracted:
+    attempts: pl.DataFrame
+    source_counts: dict[str, int]
+    malformed_snapshots: int
+
+
+def extract_from_store(
+    store: Store, scope: Scope, as_of: datetime, lookback_days: int
+) -> Extracted:
+    """Window and user scope run in the database; tags resolve in Polars; theme scope last."""
+    as_of = utc(as_of)
+    start = as_of - timedelta(days=lookback_days)
+    raw = store.extract_raw_attempts(start, as_of, scope.user_ids)
+    raw = raw.cast({n: t for n, t in RAW_ATTEMPT_SCHEMA.items() if n in raw.columns})
+    resolved = resolve_frozen_tags(raw)
+    if scope.theme_ids:
+        resolved = resolved.filter(pl.col("theme_id").is_in(scope.theme_ids))
+    attempts = resolved.collect()
+    counts = {
+        "attempt_rows": raw.height,
+        "sessions": raw.select(pl.col("session_id").n_unique()).item(),
+        "users": raw.select(pl.col("user_id").n_unique()).item(),
+        "snapshots_consulted": raw.select(pl.col("snapshot_json").is_not_null().sum()).item(),
+    }
+    return Extracted(
+        attempts=attempts.select(*ATTEMPT_SCHEMA.names(), "snapshot_malformed"),
+        source_counts=counts,
+        malformed_snapshots=int(attempts.select(pl.col("snapshot_malformed").sum()).item()),
+    )
+
+
+def extract_attempts(
+    database_url: str | DatabaseUrl | None = None,
+    *,
+    as_of: datetime,
+    lookback_days: int = 90,
+    user_ids: Sequence[str] = (),
+    theme_ids: Sequence[int] = (),
+) -> pl.DataFrame:
+    """Resolved attempts (the kernel's input) for notebooks: read-only, no run is logged."""
+    with open_store(database_url) as store:
+        store.require_tables(("test_sessions", "session_answers", "session_questions"))
+        scope = Scope(tuple(user_ids), tuple(theme_ids))
+        return extract_from_store(store, scope, as_of, lookback_days).attempts

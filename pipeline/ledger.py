@@ -1,0 +1,90 @@
+"""The run ledger (``algo_runs``): RUNNING committed first, then SUCCESS or FAILED (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from pipeline.params import dumps
+from pipeline.store import Store
+
+TRIGGERS = ("cli", "schedule", "api", "notebook", "test")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Identity of one logged run; its ids are written on every row it upserts."""
+
+    run_id: str
+    algo_version_id: str
+    params_id: str
+
+    def merge_params(self, computed_at: datetime) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "algo_version_id": self.algo_version_id,
+            "params_id": self.params_id,
+            "computed_at": computed_at.isoformat(),
+        }
+
+
+def abandon_dead_runs(store: Store) -> int:
+    """Runs left RUNNING by a process that died; call only while holding the run lock."""
+    with store.transaction():
+        return store.execute_count("abandon_running_runs")
+
+
+def start_run(
+    store: Store,
+    *,
+    algo_version_id: str,
+    params_id: str,
+    user_id: str | None,
+    trigger: str,
+    input_summary: dict[str, Any],
+) -> Run:
+    run = Run(str(uuid.uuid4()), algo_version_id, params_id)
+    with store.transaction():
+        store.execute(
+            "insert_run",
+            {
+                "id": run.run_id,
+                "algo_version_id": algo_version_id,
+                "params_id": params_id,
+                "user_id": user_id,
+                "trigger": trigger,
+                "input_summary_json": dumps(input_summary),
+            },
+        )
+    return run
+
+
+def finish_run(store: Store, run: Run, output_summary: dict[str, Any]) -> None:
+    """Mark SUCCESS; the caller runs this inside the transaction that upserted the rows."""
+    store.execute("finish_run", {"id": run.run_id, "output_summary_json": dumps(output_summary)})
+
+
+def fail_run(store: Store, run: Run, message: str) -> None:
+    with store.transaction():
+        store.execute("fail_run", {"id": run.run_id, "error_message": message[:2000]})
+
+
+def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
+    """Newest first, with duration and the headline counts pulled out of the summary."""
+    runs = store.fetch_frame("select_recent_runs", {"limit": limit})
+    if runs.is_empty():
+        return runs
+    summaries = [json.loads(s) if s else {} for s in runs["output_summary_json"].to_list()]
+    return runs.with_columns(
+        seconds=(pl.col("completed_at") - pl.col("started_at")).dt.total_milliseconds() / 1000,
+        records_upserted=pl.Series([s.get("records_upserted") for s in summaries], dtype=pl.Int64),
+        users=pl.Series([s.get("users") for s in summaries], dtype=pl.Int64),
+        stage_seconds=pl.Series(
+            [json.dumps(s.get("stage_seconds")) if s else None for s in summaries], dtype=pl.String
+        ),
+    ).drop("output_summary_json")

@@ -1,0 +1,1 @@
+SELECT id, block_id FROM themes
