@@ -136,14 +136,19 @@ def params_show(database_url: DatabaseOption = None) -> None:
 
 
 @params_app.command("validate")
-def params_validate(file: Path) -> None:
+def params_validate(
+    file: Annotated[Path, typer.Argument(help="Params JSON file.")],
+) -> None:
     """Check a params JSON file; exit non-zero naming every problem."""
     params = admin.read_params_file(file)
     out.print(f"valid; checksum {params.checksum()}")
 
 
 @params_app.command("activate")
-def params_activate(file: Path, database_url: DatabaseOption = None) -> None:
+def params_activate(
+    file: Annotated[Path, typer.Argument(help="Params JSON file.")],
+    database_url: DatabaseOption = None,
+) -> None:
     """Store a params file (if new) and make it the one active row."""
     params_id = admin.activate_params(database_url, file)
     out.print(f"active params {params_id}")
@@ -179,3 +184,7 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -65,7 +65,7 @@ def resolve_database_url(explicit: str | None = None) -> DatabaseUrl:
 def parse_database_url(text: str) -> DatabaseUrl:
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise MasteryError(
             f"invalid database URL {_redact_text(text)!r}: expected postgresql://... "
             "or duckdb:///path/to/file.duckdb"

@@ -42,7 +42,7 @@ def extract_from_store(
     raw = raw.cast({n: t for n, t in RAW_ATTEMPT_SCHEMA.items() if n in raw.columns})
     resolved = resolve_frozen_tags(raw)
     if scope.theme_ids:
-        resolved = resolved.filter(pl.col("theme_id").is_in(scope.theme_ids))
+        resolved = resolved.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
     attempts = resolved.collect()
     counts = {
         "attempt_rows": raw.height,

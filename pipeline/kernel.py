@@ -93,14 +93,14 @@ def compute_cohort(
         )
         .group_by(KEYS)
         .agg(*group_aggregates(params))
+        .unnest("identity")
     )
-    known = groups.filter(pl.col("block_id").is_not_null())
-    if themes is not None:
-        known = known.filter(pl.col("theme_id").is_in(themes.select("id").collect().to_series()))
-    if blocks is not None:
-        known = known.filter(pl.col("block_id").is_in(blocks.select("id").collect().to_series()))
+    tagged = with_known_tags(groups, themes, blocks)
+    known = tagged.filter(
+        pl.col("block_id").is_not_null() & pl.col("theme_known") & pl.col("block_known")
+    ).with_columns(pl.col("year").fill_null(1))
     rows_lf = known.with_columns(**scored_columns(params)).select(OUTPUT_COLUMNS).sort(KEYS)
-    counts_lf = data_quality_counts(windowed, kept, groups, params, as_of, themes, blocks)
+    counts_lf = data_quality_counts(windowed, kept, tagged, params=params, as_of=as_of)
     rows, counts = pl.collect_all([rows_lf, counts_lf])
     return CohortResult(
         rows=rows, data_quality={k: int(v) for k, v in counts.row(0, named=True).items()}
@@ -148,13 +148,11 @@ def group_aggregates(params: Params) -> list[pl.Expr]:
         pl.len().cast(pl.Int64).alias("attempts_total"),
         pl.col("correct").sum().alias("correct_total"),
         pl.col("answered_at").max().alias("last_attempt_at"),
-        pl.col("block_id").filter(has_block).sort_by(latest_first, nulls_last=False).last(),
-        pl.col("year")
+        pl.struct("year", "block_id")
         .filter(has_block)
         .sort_by(latest_first, nulls_last=False)
         .last()
-        .fill_null(1)
-        .cast(pl.Int32),
+        .alias("identity"),
     ]
     for code in range(len(params.recency_buckets)):
         in_code = pl.col("bucket_code") == code
@@ -264,17 +262,32 @@ def difficulty_decimals(params: Params) -> int:
     return max((_decimals(w) for w in params.difficulty_weights.values()), default=0)
 
 
+def with_known_tags(
+    groups: pl.LazyFrame, themes: pl.LazyFrame | None, blocks: pl.LazyFrame | None
+) -> pl.LazyFrame:
+    """Flags ``theme_known``/``block_known``: the tag exists in themes/blocks (true if not given)."""
+    for column, table, flag in (
+        ("theme_id", themes, "theme_known"),
+        ("block_id", blocks, "block_known"),
+    ):
+        if table is None:
+            groups = groups.with_columns(pl.lit(True).alias(flag))
+            continue
+        ids = table.select(pl.col("id").cast(pl.Int32).alias(column)).unique()
+        groups = groups.join(ids.with_columns(pl.lit(True).alias(flag)), on=column, how="left")
+        groups = groups.with_columns(pl.col(flag).fill_null(False))
+    return groups
+
+
 def data_quality_counts(
     windowed: pl.LazyFrame,
     kept: pl.LazyFrame,
-    groups: pl.LazyFrame,
+    tagged: pl.LazyFrame,
+    *,
     params: Params,
     as_of: datetime,
-    themes: pl.LazyFrame | None,
-    blocks: pl.LazyFrame | None,
 ) -> pl.LazyFrame:
     """One row holding every data-quality count (SPEC §7: counted, never fatal)."""
-    known_names = list(params.difficulty_weights)
     per_attempt = windowed.select(
         null_theme_dropped=pl.col("theme_id").is_null().sum(),
         answered_after_as_of=(pl.col("theme_id").is_not_null() & answered_after(as_of)).sum(),
@@ -283,7 +296,8 @@ def data_quality_counts(
         null_answered_at=pl.col("answered_at").is_null().sum(),
         null_is_correct=pl.col("is_correct").is_null().sum(),
         unknown_difficulty=(
-            pl.col("difficulty").is_not_null() & ~pl.col("difficulty").is_in(known_names)
+            pl.col("difficulty").is_not_null()
+            & ~pl.col("difficulty").is_in(list(params.difficulty_weights))
         ).sum(),
     )
     two_blocks = (
@@ -292,23 +306,13 @@ def data_quality_counts(
         .agg(pl.col("block_id").n_unique().alias("blocks"))
         .select(themes_under_two_blocks=(pl.col("blocks") > 1).sum())
     )
-    with_block = groups.filter(pl.col("block_id").is_not_null())
-    theme_known = (
-        pl.col("theme_id").is_in(themes.select("id").collect().to_series())
-        if themes is not None
-        else pl.lit(True)
-    )
-    block_known = (
-        pl.col("block_id").is_in(blocks.select("id").collect().to_series())
-        if blocks is not None
-        else pl.lit(True)
-    )
-    per_row = groups.select(no_block_rows_skipped=pl.col("block_id").is_null().sum()).join(
-        with_block.select(
-            dangling_theme_rows_skipped=(~theme_known).sum(),
-            dangling_block_rows_skipped=(theme_known & ~block_known).sum(),
-        ),
-        how="cross",
+    has_block = pl.col("block_id").is_not_null()
+    per_row = tagged.select(
+        no_block_rows_skipped=(~has_block).sum(),
+        dangling_theme_rows_skipped=(has_block & ~pl.col("theme_known")).sum(),
+        dangling_block_rows_skipped=(
+            has_block & pl.col("theme_known") & ~pl.col("block_known")
+        ).sum(),
     )
     return (
         per_attempt.join(per_kept, how="cross")

@@ -22,7 +22,7 @@ def stale_rows(
     """
     keys = existing.select(pl.col("user_id").cast(pl.String), pl.col("theme_id").cast(pl.Int32))
     if scope.theme_ids:
-        keys = keys.filter(pl.col("theme_id").is_in(scope.theme_ids))
+        keys = keys.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
     gone = keys.join(rows.select("user_id", "theme_id"), on=["user_id", "theme_id"], how="anti")
     return gone.select(
         "user_id",

@@ -79,10 +79,9 @@ class DuckDBStore(Store):
         yield
 
     def merge_mastery(self, stage: pl.DataFrame, run: Mapping[str, Any]) -> tuple[int, int]:
-        try:
-            return super().merge_mastery(stage, run)
-        finally:
-            self._run_script(self.sql("drop_mastery_stage"))
+        counts = super().merge_mastery(stage, run)
+        self._run_script(self.sql("drop_mastery_stage"))
+        return counts
 
     def bulk_insert(self, table: str, frame: pl.DataFrame) -> None:
         columns = ", ".join(frame.columns)

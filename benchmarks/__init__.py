@@ -1,0 +1,1 @@
+"""Benchmarks: figures go to benchmarks/RESULTS.md with the command that produced them."""

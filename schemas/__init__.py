@@ -1,0 +1,1 @@
+"""Pandera data contracts (installed as ``pipeline.schemas``): kernel input, output, table."""

@@ -1,0 +1,195 @@
+"""Faults and concurrency: a run is atomic, logged, and never interleaves with another (SPEC §5)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+
+from pipeline import ConcurrentRunError, MasteryError, init_database, recompute
+from pipeline.config import parse_database_url
+from tests.cohort import AS_OF, load_small_cohort
+from tests.dbutil import execute, mastery_rows, runs
+
+MASTERY_DDL_WITH_TRAP = """
+CREATE TABLE user_theme_mastery (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES users (id),
+    year int NOT NULL,
+    block_id int NOT NULL REFERENCES blocks (id),
+    theme_id int NOT NULL REFERENCES themes (id),
+    attempts_total int NOT NULL CHECK (attempts_total <> 5),
+    correct_total int NOT NULL,
+    accuracy_pct numeric(5, 2) NOT NULL,
+    mastery_score numeric(6, 4) NOT NULL,
+    last_attempt_at timestamptz,
+    computed_at timestamptz NOT NULL,
+    algo_version_id uuid NOT NULL REFERENCES algo_versions (id),
+    params_id uuid NOT NULL REFERENCES algo_params (id),
+    run_id uuid NOT NULL REFERENCES algo_runs (id),
+    breakdown_json {json} NOT NULL,
+    UNIQUE (user_id, theme_id)
+)
+"""
+
+
+@pytest.fixture
+def cohort_url(initialized_url: str) -> str:
+    load_small_cohort(initialized_url)
+    return initialized_url
+
+
+def _child(url: str, body: str) -> subprocess.Popen[str]:
+    """A separate process running a recompute, so the test can kill it or race it."""
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pipeline import recompute
+        from tests.cohort import AS_OF
+        URL = {url!r}
+        """
+    ) + textwrap.dedent(body)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=os.getcwd(),
+    )
+
+
+def test_database_error_inside_the_load_fails_the_run_and_changes_nothing(
+    store_url: str,
+) -> None:
+    """A CHECK that Bob's 5-attempt row violates: Alice's rows were upserted first, and undone."""
+    init_database(store_url)
+    execute(store_url, "DROP TABLE user_theme_mastery")
+    json_type = "jsonb" if store_url.startswith("postgresql") else "JSON"
+    execute(store_url, MASTERY_DDL_WITH_TRAP.format(json=json_type))
+    init_database(store_url)
+    load_small_cohort(store_url)
+    with pytest.raises(MasteryError, match=r"run [0-9a-f-]+ failed: .*(check|CHECK|constraint)"):
+        recompute(store_url, as_of=AS_OF, trigger="test")
+    assert mastery_rows(store_url).is_empty()
+    ledger = runs(store_url).row(0, named=True)
+    assert ledger["status"] == "FAILED"
+    assert "\n" not in ledger["error_message"]
+
+
+def test_killed_during_upsert_leaves_table_as_before_and_next_run_abandons_it(
+    cohort_url: str,
+) -> None:
+    first = recompute(cohort_url, as_of=AS_OF, trigger="test")
+    before = mastery_rows(cohort_url)
+    with _child(
+        cohort_url,
+        """
+        from pipeline.store.base import Store
+        merge = Store.merge_mastery
+        def slow_merge(self, stage, run):
+            counts = merge(self, stage, run)
+            print("merged", flush=True)
+            time.sleep(60)
+            return counts
+        Store.merge_mastery = slow_merge
+        recompute(URL, as_of=AS_OF, trigger="test")
+        """,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "merged"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        assert mastery_rows(cohort_url).equals(before)
+        statuses = runs(cohort_url)["status"].to_list()
+        assert statuses == ["SUCCESS", "RUNNING"]
+        after = recompute(cohort_url, as_of=AS_OF, trigger="test")
+        ledger = runs(cohort_url)
+        assert ledger["status"].to_list() == ["SUCCESS", "FAILED", "SUCCESS"]
+        assert "abandoned" in ledger["error_message"][1]
+        assert set(mastery_rows(cohort_url)["run_id"]) == {after["run_id"]}
+        assert first["records_upserted"] == after["records_upserted"]
+
+
+def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
+    with _child(
+        cohort_url,
+        """
+        from pipeline.store.base import Store
+        merge = Store.merge_mastery
+        def slow_merge(self, stage, run):
+            print("merging", flush=True)
+            time.sleep(8)
+            return merge(self, stage, run)
+        Store.merge_mastery = slow_merge
+        print(recompute(URL, as_of=AS_OF, trigger="test")["run_id"], flush=True)
+        """,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "merging"
+        with pytest.raises(ConcurrentRunError, match="use --wait"):
+            recompute(cohort_url, as_of=AS_OF, trigger="test")
+        winner = child.stdout.readline().strip()
+        assert child.wait(timeout=60) == 0
+        assert set(mastery_rows(cohort_url)["run_id"]) == {winner}
+        assert runs(cohort_url)["status"].to_list() == ["SUCCESS"]
+
+
+def test_wait_runs_after_the_running_recompute(cohort_url: str) -> None:
+    with _child(
+        cohort_url,
+        """
+        from pipeline.store.base import Store
+        merge = Store.merge_mastery
+        def slow_merge(self, stage, run):
+            print("merging", flush=True)
+            time.sleep(3)
+            return merge(self, stage, run)
+        Store.merge_mastery = slow_merge
+        recompute(URL, as_of=AS_OF, trigger="test")
+        """,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "merging"
+        started = time.monotonic()
+        summary = recompute(cohort_url, as_of=AS_OF, trigger="test", wait=True)
+        assert time.monotonic() - started > 0.5
+        assert child.wait(timeout=60) == 0
+        assert runs(cohort_url)["status"].to_list() == ["SUCCESS", "SUCCESS"]
+        assert set(mastery_rows(cohort_url)["run_id"]) == {summary["run_id"]}
+
+
+def test_run_left_running_by_a_dead_process_is_marked_abandoned(cohort_url: str) -> None:
+    from pipeline.store import open_store
+
+    with open_store(cohort_url) as store:
+        active = store.active_params()
+        store.execute(
+            "insert_run",
+            {
+                "id": str(uuid.uuid4()),
+                "algo_version_id": active.algo_version_id,
+                "params_id": active.params_id,
+                "user_id": None,
+                "trigger": "test",
+                "input_summary_json": "{}",
+            },
+        )
+    recompute(cohort_url, as_of=AS_OF, trigger="test")
+    ledger = runs(cohort_url)
+    assert ledger["status"].to_list() == ["FAILED", "SUCCESS"]
+    assert ledger["error_message"][0].startswith("abandoned")
+
+
+def test_password_never_appears_in_errors_or_ledger(pg_url: str) -> None:
+    parsed = parse_database_url(pg_url)
+    wrong = parsed.url.set(password="Sup3rSecretPw", port=1).render_as_string(hide_password=False)
+    with pytest.raises(MasteryError) as caught:
+        recompute(wrong, as_of=AS_OF)
+    assert "Sup3rSecretPw" not in str(caught.value)
+    assert "***" in str(caught.value)
