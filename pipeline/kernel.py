@@ -113,7 +113,8 @@ def in_lookback_window(params: Params, as_of: datetime) -> pl.Expr:
 
 
 def answered_after(as_of: datetime) -> pl.Expr:
-    return pl.col("answered_at") > pl.lit(as_of)
+    """Answers after ``as_of`` are excluded; a null ``answered_at`` is not after it."""
+    return (pl.col("answered_at") > pl.lit(as_of)).fill_null(False)
 
 
 def normalized_difficulty() -> pl.Expr:
@@ -149,8 +150,7 @@ def group_aggregates(params: Params) -> list[pl.Expr]:
         pl.col("correct").sum().alias("correct_total"),
         pl.col("answered_at").max().alias("last_attempt_at"),
         pl.struct("year", "block_id")
-        .filter(has_block)
-        .sort_by(latest_first, nulls_last=False)
+        .sort_by([has_block, *latest_first], nulls_last=False)
         .last()
         .alias("identity"),
     ]
@@ -289,8 +289,8 @@ def data_quality_counts(
 ) -> pl.LazyFrame:
     """One row holding every data-quality count (SPEC §7: counted, never fatal)."""
     per_attempt = windowed.select(
-        null_theme_dropped=pl.col("theme_id").is_null().sum(),
-        answered_after_as_of=(pl.col("theme_id").is_not_null() & answered_after(as_of)).sum(),
+        answered_after_as_of=answered_after(as_of).sum(),
+        null_theme_dropped=(pl.col("theme_id").is_null() & ~answered_after(as_of)).sum(),
     )
     per_kept = kept.select(
         null_answered_at=pl.col("answered_at").is_null().sum(),
