@@ -101,7 +101,7 @@ def compute_cohort(
     ).with_columns(pl.col("year").fill_null(1))
     rows_lf = known.with_columns(**scored_columns(params)).select(OUTPUT_COLUMNS).sort(KEYS)
     counts_lf = data_quality_counts(windowed, kept, tagged, params=params, as_of=as_of)
-    rows, counts = pl.collect_all([rows_lf, counts_lf])
+    rows, counts = pl.collect_all([rows_lf, counts_lf], engine="in-memory")
     return CohortResult(
         rows=rows, data_quality={k: int(v) for k, v in counts.row(0, named=True).items()}
     )
@@ -243,14 +243,20 @@ def bucket_breakdown(
     )
 
 
-def decimal_text(units: pl.Expr, scale: int = SCORE_SCALE) -> pl.Expr:
-    """Non-negative ``units / scale`` as the shortest plain decimal: 8000 -> '0.8', 10000 -> '1'."""
-    digits = len(str(scale)) - 1
-    whole = (units // scale).cast(pl.String)
-    fraction = (units % scale).cast(pl.String).str.zfill(digits).str.strip_chars_end("0")
-    return (
-        pl.when(fraction == "").then(whole).otherwise(pl.concat_str(whole, pl.lit("."), fraction))
-    )
+def decimal_text(units: pl.Expr) -> pl.Expr:
+    """``units / 10_000`` in [0, 1] as the shortest plain decimal: 8000 -> '0.8', 10000 -> '1'.
+
+    Looked up in a table of all 10,001 texts: a gather is far cheaper than formatting per row.
+    """
+    return pl.lit(_UNIT_TEXTS).gather(units)
+
+
+def _unit_text(units: int) -> str:
+    whole, fraction = divmod(units, SCORE_SCALE)
+    return f"{whole}.{fraction:04d}".rstrip("0") if fraction else str(whole)
+
+
+_UNIT_TEXTS = pl.Series("unit_text", [_unit_text(u) for u in range(SCORE_SCALE + 1)])
 
 
 def plain_decimal(value: Decimal) -> str:
