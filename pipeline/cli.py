@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import admin, job
+from pipeline.cli_report import report_app
 from pipeline.errors import MasteryError
 from pipeline.params import dumps
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 params_app = typer.Typer(help="Show, validate and activate algorithm params.", no_args_is_help=True)
 app.add_typer(params_app, name="params")
+app.add_typer(report_app, name="report")
 out = Console(highlight=False, soft_wrap=True)
 DatabaseOption = Annotated[
     str | None,

@@ -80,7 +80,14 @@ def recompute(
             "lookback_days": used.lookback_days,
         }
         if dry_run:
-            summary = _compute(store, scope, moment, used, StageClock(progress), input_summary)
+            summary = _compute(
+                store,
+                scope=scope,
+                as_of=moment,
+                params=used,
+                clock=StageClock(progress),
+                input_summary=input_summary,
+            )
             summary.update(run_id=None, dry_run=True)
             if output:
                 write_parquet(summary.pop("_stage"), output)
@@ -100,7 +107,16 @@ def recompute(
                 input_summary=input_summary,
             )
             try:
-                return _run(store, run, scope, moment, used, input_summary, output, progress)
+                return _run(
+                    store,
+                    run=run,
+                    scope=scope,
+                    as_of=moment,
+                    params=used,
+                    input_summary=input_summary,
+                    output=output,
+                    progress=progress,
+                )
             except Exception as exc:
                 message = _one_line(store, exc)
                 ledger.fail_run(store, run, message)
@@ -109,6 +125,7 @@ def recompute(
 
 def _run(
     store: Store,
+    *,
     run: ledger.Run,
     scope: Scope,
     as_of: datetime,
@@ -118,7 +135,14 @@ def _run(
     progress: Progress | None,
 ) -> dict[str, Any]:
     clock = StageClock(progress)
-    summary = _compute(store, scope, as_of, params, clock, input_summary)
+    summary = _compute(
+        store,
+        scope=scope,
+        as_of=as_of,
+        params=params,
+        clock=clock,
+        input_summary=input_summary,
+    )
     stage = summary.pop("_stage")
     if output:
         write_parquet(stage, output)
@@ -136,6 +160,7 @@ def _run(
 
 def _compute(
     store: Store,
+    *,
     scope: Scope,
     as_of: datetime,
     params: Params,

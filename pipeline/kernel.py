@@ -31,7 +31,7 @@ OUTPUT_COLUMNS = (
 )
 UTC_MICROS = pl.Datetime("us", "UTC")
 ATTEMPT_SCHEMA = pl.Schema(
-    {
+    {  # type: ignore[arg-type]
         "user_id": pl.String,
         "session_id": pl.String,
         "question_id": pl.String,
@@ -271,7 +271,7 @@ def difficulty_decimals(params: Params) -> int:
 def with_known_tags(
     groups: pl.LazyFrame, themes: pl.LazyFrame | None, blocks: pl.LazyFrame | None
 ) -> pl.LazyFrame:
-    """Flags ``theme_known``/``block_known``: the tag exists in themes/blocks (true if not given)."""
+    """Flag ``theme_known``/``block_known``: the tag is in themes/blocks (true if not given)."""
     for column, table, flag in (
         ("theme_id", themes, "theme_known"),
         ("block_id", blocks, "block_known"),

@@ -82,7 +82,7 @@ class Params(BaseModel):
             problems.append(
                 f"recency_buckets: days {days[-1]} exceeds lookback_days {self.lookback_days}"
             )
-        total = sum(b.weight for b in self.recency_buckets)
+        total = sum((b.weight for b in self.recency_buckets), Decimal(0))
         if total > 1:
             problems.append(f"recency_buckets: weights sum to {_plain(total)}, must be <= 1")
         names = [_difficulty_key(k) for k in self.difficulty_weights]

@@ -13,7 +13,7 @@ from pipeline.sqlfiles import load_sql
 
 TAG_FIELDS = ("year", "block_id", "theme_id", "difficulty")
 RAW_ATTEMPT_SCHEMA = pl.Schema(
-    {
+    {  # type: ignore[arg-type]
         "user_id": pl.String,
         "session_id": pl.String,
         "question_id": pl.String,
@@ -49,8 +49,10 @@ def parse_snapshots(snapshots: pl.Series) -> pl.DataFrame:
     with duckdb.connect(":memory:") as engine:
         engine.execute(load_sql("engine", "snapshot_macros"))
         engine.register("snapshots", distinct.to_arrow())
-        parsed = pl.from_arrow(engine.sql(load_sql("engine", "parse_snapshots")).to_arrow_table())
-    return parsed.cast(dict(PARSED_SNAPSHOT_SCHEMA))  # type: ignore[arg-type]
+        parsed = pl.DataFrame(
+            pl.from_arrow(engine.sql(load_sql("engine", "parse_snapshots")).to_arrow_table())
+        )
+    return parsed.cast(PARSED_SNAPSHOT_SCHEMA)
 
 
 def resolve_frozen_tags(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:

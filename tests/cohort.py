@@ -115,6 +115,7 @@ def load_small_cohort(url: str) -> None:
 
     def answer(
         session: int,
+        *,
         question: int,
         correct: bool | None,
         days: float,
@@ -144,16 +145,23 @@ def load_small_cohort(url: str) -> None:
         )
 
     for q, correct in enumerate([True, True, False, True, True, False]):
-        answer(200, q, correct, 2)
+        answer(200, question=q, correct=correct, days=2)
     for q, correct in zip([8, 9, 10], [True, False, True], strict=True):
-        answer(201, q, correct, 20)
+        answer(201, question=q, correct=correct, days=20)
     for q in range(4):
-        answer(202, q, True, 40)
-    answer(202, 4, True, 40, version=False, snapshot='{"theme_id": "10", "block_id": 1, "year": 1}')
-    answer(202, 5, True, 40, version=False, snapshot="[1]")
+        answer(202, question=q, correct=True, days=40)
+    answer(
+        202,
+        question=4,
+        correct=True,
+        days=40,
+        version=False,
+        snapshot='{"theme_id": "10", "block_id": 1, "year": 1}',
+    )
+    answer(202, question=5, correct=True, days=40, version=False, snapshot="[1]")
     for q in range(6):
-        answer(203, q, False, 1)
-        answer(204, q, True, 1)
+        answer(203, question=q, correct=False, days=1)
+        answer(204, question=q, correct=True, days=1)
     with open_store(url) as store:
         store.bulk_insert("users", users)
         store.bulk_insert("blocks", blocks)

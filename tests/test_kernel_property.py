@@ -104,12 +104,15 @@ def cohort(draw: st.DrawFn) -> tuple[dict[str, Any], datetime, list[dict[str, An
     anchors = [aware, aware - timedelta(days=lookback)]
     anchors += [aware - timedelta(days=b["days"]) for b in full["recency_buckets"]]
 
-    moment = st.one_of(
-        st.builds(lambda a, o: a + o, st.sampled_from(anchors), st.sampled_from([-US, US * 0, US])),
-        st.integers(-2 * 86_400_000_000, (lookback + 3) * 86_400_000_000).map(
-            lambda micros: aware - timedelta(microseconds=micros)
-        ),
+    day = 86_400_000_000  # microseconds
+    anchored = st.builds(
+        lambda a, o: a + o, st.sampled_from(anchors), st.sampled_from([-US, US * 0, US])
     )
+    inside = st.integers(0, lookback * day).map(lambda us: aware - timedelta(microseconds=us))
+    around = st.integers(-2 * day, (lookback + 3) * day).map(
+        lambda us: aware - timedelta(microseconds=us)
+    )
+    moment = st.one_of(anchored, inside, inside, around)
     submitted = {
         user: draw(st.lists(moment, min_size=3, max_size=3, unique=True)) for user in USERS
     }
@@ -129,6 +132,7 @@ def cohort(draw: st.DrawFn) -> tuple[dict[str, Any], datetime, list[dict[str, An
     drawn = draw(
         st.lists(
             attempt,
+            min_size=draw(st.integers(0, 30)),
             max_size=40,
             unique_by=lambda a: (a["user_id"], a["session"], a["question_id"]),
         )
@@ -139,8 +143,13 @@ def cohort(draw: st.DrawFn) -> tuple[dict[str, Any], datetime, list[dict[str, An
         a["session_id"] = f"{a['user_id']}-s{session}"
         a["submitted_at"] = submitted[a["user_id"]][session]
         attempts.append(a)
-    theme_ids = draw(st.none() | st.sets(st.sampled_from([1, 2, 3])))
-    block_ids = draw(st.none() | st.sets(st.sampled_from([10, 20])))
+    theme_ids = draw(
+        st.one_of(st.none(), st.none(), st.sets(st.sampled_from([1, 2, 3]), min_size=2), st.sets(
+            st.sampled_from([1, 2, 3])))
+    )  # fmt: skip
+    block_ids = draw(
+        st.one_of(st.none(), st.none(), st.just({10}), st.sets(st.sampled_from([10, 20])))
+    )
     return raw, as_of, attempts, theme_ids, block_ids
 
 
@@ -182,3 +191,59 @@ def test_kernel_ignores_input_order(case: tuple[Any, ...], rng: random.Random) -
     second = compute_cohort(attempts_frame(shuffled), params, as_of, themes=themes, blocks=blocks)
     assert_frame_equal(first.rows, second.rows)
     assert first.data_quality == second.data_quality
+
+
+TIE_PRONE_COUNTS = (2, 4, 5, 8, 10, 16, 20, 25, 32, 40, 50, 64, 80, 125, 160)
+
+
+@st.composite
+def tie_prone_case(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One user and theme, every attempt in every bucket, counts whose ratios end in 5s."""
+    n = draw(st.sampled_from(TIE_PRONE_COUNTS))
+    correct = draw(st.integers(0, n))
+    n_buckets = draw(st.integers(1, 3))
+    budget = 1000
+    buckets = []
+    for days in (7, 30, 90)[:n_buckets]:
+        units = draw(st.sampled_from([5, 25, 125, 175, 225, 275, 300, 350, 375, 500, 625, 875])
+                     | st.integers(0, 1000))  # fmt: skip
+        units = min(units, budget)
+        budget -= units
+        buckets.append({"days": days, "weight": Decimal(units).scaleb(-3)})
+    use_difficulty = draw(st.booleans())
+    half = st.sampled_from(["0.5", "1", "1.5", "2", "2.5", "0.25", "1.25", "0.125", "0.4"])
+    weights = {name: Decimal(draw(half)) for name in ("easy", "medium", "hard")}
+    difficulty = st.sampled_from(["easy", "medium", "hard", None])
+    as_of = AS_OFS[0]
+    attempts = [
+        {
+            "user_id": "u1",
+            "session_id": "s1",
+            "question_id": f"q{i:03d}",
+            "year": 1,
+            "block_id": 10,
+            "theme_id": 1,
+            "difficulty": draw(difficulty),
+            "is_correct": i < correct,
+            "answered_at": as_of - timedelta(hours=1),
+            "submitted_at": as_of,
+        }
+        for i in range(n)
+    ]
+    raw = {
+        "min_attempts": 1,
+        "recency_buckets": buckets,
+        "difficulty_weights": weights,
+        "use_difficulty": use_difficulty,
+    }
+    return raw, attempts
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tie_prone_case())
+def test_kernel_rounds_ties_like_the_reference(case: tuple[Any, ...]) -> None:
+    raw, attempts = case
+    expected_rows, expected_dq = reference(attempts, raw, AS_OFS[0])
+    result = compute_cohort(attempts_frame(attempts), Params.from_mapping(raw), AS_OFS[0])
+    assert_frame_equal(result.rows, rows_frame(expected_rows))
+    assert result.data_quality == expected_dq

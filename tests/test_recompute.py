@@ -70,11 +70,17 @@ def test_summary_counts_and_ledger_row(cohort_url: str) -> None:
     assert summary["data_quality"]["null_theme_dropped"] == 1
     assert summary["data_quality"]["malformed_snapshots"] == 1
     assert set(summary["stage_seconds"]) == {
-        "extract", "validate_input", "compute", "validate_output", "load"
+        "extract",
+        "validate_input",
+        "compute",
+        "validate_output",
+        "load",
     }
     ledger = runs(cohort_url).row(0, named=True)
     assert (ledger["id"], ledger["status"], ledger["trigger"]) == (
-        summary["run_id"], "SUCCESS", "test"
+        summary["run_id"],
+        "SUCCESS",
+        "test",
     )
     stored = json.loads(ledger["output_summary_json"])
     assert stored["records_upserted"] == 3
@@ -121,10 +127,14 @@ def test_theme_scope_touches_only_that_theme(cohort_url: str) -> None:
     full = recompute(cohort_url, as_of=AS_OF, trigger="test")
     scoped = recompute(cohort_url, as_of=AS_OF, theme_ids=[11], trigger="test")
     assert scoped["records_upserted"] == 1
-    run_by_key = {(r["user_id"], r["theme_id"]): r["run_id"] for r in
-                  mastery_rows(cohort_url).iter_rows(named=True)}
+    run_by_key = {
+        (r["user_id"], r["theme_id"]): r["run_id"]
+        for r in mastery_rows(cohort_url).iter_rows(named=True)
+    }
     assert run_by_key == {
-        (ALICE, 10): full["run_id"], (ALICE, 11): scoped["run_id"], (BOB, 10): full["run_id"]
+        (ALICE, 10): full["run_id"],
+        (ALICE, 11): scoped["run_id"],
+        (BOB, 10): full["run_id"],
     }
 
 
@@ -161,5 +171,5 @@ def test_malformed_user_is_refused(cohort_url: str) -> None:
 
 def test_missing_source_table_is_a_clear_error(initialized_url: str) -> None:
     execute(initialized_url, "DROP TABLE session_answers")
-    with pytest.raises(MasteryError, match="missing table.*session_answers.*mastery init"):
+    with pytest.raises(MasteryError, match=r"missing table.*session_answers.*mastery init"):
         recompute(initialized_url, as_of=AS_OF)

@@ -44,11 +44,11 @@ class PostgresStore(Store):
         self.conn.close()
 
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
-        cursor = self.conn.execute(sql, params)  # type: ignore[arg-type]
+        cursor = self.conn.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
     def _run_script(self, sql: str) -> None:
-        self.conn.execute(sql)  # type: ignore[arg-type]
+        self.conn.execute(sql)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -57,11 +57,11 @@ class PostgresStore(Store):
             yield
 
     def execute_count(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        cursor = self.conn.execute(self.sql(name), params)  # type: ignore[arg-type]
+        cursor = self.conn.execute(self.sql(name), params)
         return max(cursor.rowcount, 0)
 
     def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame:
-        cursor = self.conn.execute(sql, params)  # type: ignore[arg-type]
+        cursor = self.conn.execute(sql, params)
         names = [c.name for c in cursor.description or ()]
         return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
 
@@ -88,7 +88,7 @@ class PostgresStore(Store):
         with (
             self.transaction(),
             self.conn.cursor() as cursor,
-            cursor.copy(statement) as copy,  # type: ignore[arg-type]
+            cursor.copy(statement) as copy,
         ):
             for chunk in frame.iter_slices(_COPY_CHUNK_ROWS):
                 buffer = io.BytesIO()
