@@ -27,7 +27,7 @@ app = typer.Typer(
 params_app = typer.Typer(help="Show, validate and activate algorithm params.", no_args_is_help=True)
 app.add_typer(params_app, name="params")
 app.add_typer(report_app, name="report")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
@@ -114,8 +114,13 @@ def runs(
 ) -> None:
     """Recent runs with status, duration and counts."""
     frame = admin.list_runs(database_url, limit)
-    table = Table("run", "status", "trigger", "started", "seconds", "rows", "users", "error")
+    table = Table("run", "status", "trigger", "started (UTC)", "seconds", "rows", "users")
+    table.add_column("stage seconds / error", overflow="fold")
+    table.columns[0].no_wrap = True
     for row in frame.iter_rows(named=True):
+        stages = json.loads(row["stage_seconds"] or "null") or {}
+        ordered = sorted(stages.items(), key=lambda kv: _stage_rank(kv[0]))
+        detail = row["error_message"] or "  ".join(f"{k} {v:.1f}" for k, v in ordered)
         table.add_row(
             row["id"],
             row["status"],
@@ -124,7 +129,7 @@ def runs(
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",
             "" if row["records_upserted"] is None else f"{row['records_upserted']:,}",
             "" if row["users"] is None else f"{row['users']:,}",
-            row["error_message"] or "",
+            detail,
         )
     out.print(table if frame.height else "no runs yet")
 
@@ -154,6 +159,11 @@ def params_activate(
     """Store a params file (if new) and make it the one active row."""
     params_id = admin.activate_params(database_url, file)
     out.print(f"active params {params_id}")
+
+
+def _stage_rank(stage: str) -> int:
+    """Stages in the order a run goes through them (jsonb stores keys in its own order)."""
+    return job.STAGES.index(stage) if stage in job.STAGES else len(job.STAGES)
 
 
 def _parse_as_of(text: str) -> datetime:

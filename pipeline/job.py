@@ -23,6 +23,7 @@ from pipeline.store import Store, open_store
 
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")
 Progress = Callable[[str], None]
+STAGES = ("extract", "validate_input", "compute", "validate_output", "load")
 
 
 class StageClock:

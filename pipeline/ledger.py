@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -59,6 +59,7 @@ def start_run(
                 "user_id": user_id,
                 "trigger": trigger,
                 "input_summary_json": dumps(input_summary),
+                "started_at": _now(),
             },
         )
     return run
@@ -66,12 +67,27 @@ def start_run(
 
 def finish_run(store: Store, run: Run, output_summary: dict[str, Any]) -> None:
     """Mark SUCCESS; the caller runs this inside the transaction that upserted the rows."""
-    store.execute("finish_run", {"id": run.run_id, "output_summary_json": dumps(output_summary)})
+    store.execute(
+        "finish_run",
+        {
+            "id": run.run_id,
+            "output_summary_json": dumps(output_summary),
+            "completed_at": _now(),
+        },
+    )
 
 
 def fail_run(store: Store, run: Run, message: str) -> None:
     with store.transaction():
-        store.execute("fail_run", {"id": run.run_id, "error_message": message[:2000]})
+        store.execute(
+            "fail_run",
+            {"id": run.run_id, "error_message": message[:2000], "completed_at": _now()},
+        )
+
+
+def _now() -> str:
+    """Wall-clock time from the client: SQL ``now()`` is the transaction's start, not now."""
+    return datetime.now(UTC).isoformat()
 
 
 def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:

@@ -178,6 +178,7 @@ def test_run_left_running_by_a_dead_process_is_marked_abandoned(cohort_url: str)
                 "user_id": None,
                 "trigger": "test",
                 "input_summary_json": "{}",
+                "started_at": AS_OF.isoformat(),
             },
         )
     recompute(cohort_url, as_of=AS_OF, trigger="test")
