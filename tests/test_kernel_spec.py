@@ -7,7 +7,7 @@ tests/reference.py (that module is only used here to build frames with the right
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -169,6 +169,13 @@ def test_naive_as_of_means_utc() -> None:
     frame = attempts_frame(worked_example())
     naive = compute_mastery(frame, params(), AS_OF.replace(tzinfo=None))
     assert_frame_equal(naive, compute_mastery(frame, params(), AS_OF))
+
+
+def test_as_of_in_another_time_zone_is_the_same_instant() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    frame = attempts_frame(worked_example())
+    shifted = compute_mastery(frame, params(), AS_OF.astimezone(plus_two))
+    assert_frame_equal(shifted, compute_mastery(frame, params(), AS_OF))
 
 
 def test_extra_input_columns_are_ignored() -> None:
