@@ -19,8 +19,15 @@ from tests.reference import reference
 AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)
 SPEC = CohortSpec(users=120, themes=12, days=90, seed=11, as_of=AS_OF)
 COMPARED = [
-    "user_id", "theme_id", "year", "block_id", "attempts_total", "correct_total",
-    "accuracy_pct", "mastery_score", "last_attempt_at",
+    "user_id",
+    "theme_id",
+    "year",
+    "block_id",
+    "attempts_total",
+    "correct_total",
+    "accuracy_pct",
+    "mastery_score",
+    "last_attempt_at",
 ]
 
 

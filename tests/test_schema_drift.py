@@ -12,10 +12,10 @@ from typing import Any
 import duckdb
 import polars as pl
 import psycopg
-from pipeline.schemas.mastery import MasteryRows, UserThemeMasteryTable
 
 from pipeline.config import parse_database_url
 from pipeline.kernel import OUTPUT_COLUMNS
+from pipeline.schemas.mastery import MasteryRows, UserThemeMasteryTable
 
 TABLE = "user_theme_mastery"
 RUN_COLUMNS = {"id", "computed_at", "algo_version_id", "params_id", "run_id"}
