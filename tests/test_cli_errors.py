@@ -1,0 +1,273 @@
+"""The installed ``mastery`` command on bad input: non-zero exit, one line, no traceback, no secret.
+
+Runs the real console script in a subprocess (a fresh interpreter, as a user would), from a
+scratch working directory so nothing lands in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from pipeline.cli import app
+
+MASTERY = Path(sys.executable).parent / "mastery"
+SECRET = "S3cretPw"
+WRONG_PASSWORD_URL = f"postgresql://postgres:{SECRET}@127.0.0.1:5432/nope"
+UNREACHABLE_URL = f"postgresql://postgres:{SECRET}@127.0.0.1:1/nope"
+# What SPEC §6 promises (paths of command names under `mastery`).
+SPEC_COMMANDS = {
+    ("init",),
+    ("generate",),
+    ("recompute",),
+    ("report", "weak-themes"),
+    ("runs",),
+    ("params", "show"),
+    ("params", "validate"),
+    ("params", "activate"),
+}
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+Mastery = Callable[..., Run]
+
+
+@pytest.fixture
+def mastery(tmp_path: Path) -> Iterator[Mastery]:
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTERY_")}
+    env["COLUMNS"] = "100"
+
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> Run:
+        done = subprocess.run(
+            [str(MASTERY), *args],
+            cwd=workdir,
+            env={**env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    yield run
+    # a failing command must not have created the default database in the working directory
+    assert not (workdir / "mastery.duckdb").exists()
+
+
+def assert_one_line_error(result: Run, *needles: str) -> str:
+    """Non-zero, exactly one line on stderr naming the problem, nothing else anywhere."""
+    assert result.code != 0, result
+    everything = result.stdout + result.stderr
+    assert "Traceback" not in everything, result.stderr
+    assert SECRET not in everything, result
+    assert result.stdout == "", result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def test_console_script_is_installed() -> None:
+    assert MASTERY.is_file(), f"{MASTERY} missing: is the project installed in this venv?"
+
+
+def test_wrong_password_url(mastery: Mastery) -> None:
+    line = assert_one_line_error(mastery("init", "--database-url", WRONG_PASSWORD_URL))
+    assert "127.0.0.1" in line
+    assert "nope" in line  # the database it could not use
+
+
+def test_unreachable_port(mastery: Mastery) -> None:
+    line = assert_one_line_error(mastery("init", "--database-url", UNREACHABLE_URL))
+    assert "127.0.0.1" in line
+    assert "1" in line.split("127.0.0.1", 1)[1]
+
+
+def test_unreachable_url_from_environment(mastery: Mastery) -> None:
+    result = mastery("runs", extra_env={"MASTERY_DATABASE_URL": UNREACHABLE_URL})
+    assert_one_line_error(result, "127.0.0.1")
+
+
+def test_url_encoded_secret_is_not_shown(mastery: Mastery) -> None:
+    url = f"postgresql://postgres:{SECRET}%40x@127.0.0.1:1/nope"
+    line = assert_one_line_error(mastery("init", "--database-url", url))
+    assert "%40x" not in line
+    assert "@x" not in line
+
+
+def test_non_numeric_port(mastery: Mastery) -> None:
+    url = f"postgresql://postgres:{SECRET}@127.0.0.1:notaport/nope"
+    assert_one_line_error(mastery("init", "--database-url", url), "notaport")
+
+
+def test_unknown_scheme(mastery: Mastery) -> None:
+    url = f"mysql://root:{SECRET}@127.0.0.1:3306/db"
+    assert_one_line_error(mastery("init", "--database-url", url), "mysql")
+
+
+def test_not_a_url(mastery: Mastery) -> None:
+    assert_one_line_error(mastery("init", "--database-url", "not a url"), "URL")
+
+
+def test_duckdb_path_in_missing_directory(mastery: Mastery, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    result = mastery("init", "--database-url", f"duckdb:///{missing / 'm.duckdb'}")
+    assert_one_line_error(result, str(missing))
+    assert not missing.exists()
+
+
+def test_missing_tables_on_duckdb(mastery: Mastery, tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
+    assert_one_line_error(mastery("runs", "--database-url", url), "algo_runs", "mastery init")
+
+
+def test_missing_tables_on_postgres_hide_the_password(mastery: Mastery, pg_url: str) -> None:
+    """The test server trusts local connections, so a password is accepted and ignored."""
+    assert pg_url.startswith("postgresql://postgres@"), "this test needs a password-less URL"
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://postgres:{SECRET}@", 1)
+    line = assert_one_line_error(mastery("runs", "--database-url", url), "algo_runs")
+    assert "postgres:***@" in line or "postgres@" in line
+
+
+def test_generate_zero_users_is_a_usage_error(mastery: Mastery, tmp_path: Path) -> None:
+    url = f"postgresql://postgres:{SECRET}@127.0.0.1:1/nope"
+    result = mastery("generate", "--users", "0", "--database-url", url)
+    assert result.code == 2
+    everything = result.stdout + result.stderr
+    assert "Traceback" not in everything
+    assert SECRET not in everything
+    # click's standard short usage block: Usage / Try --help / Error naming the option
+    assert result.stderr.startswith("Usage: mastery generate")
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert "--users" in error
+    assert len(result.stderr.strip().splitlines()) <= 5
+
+
+def test_recompute_as_of_not_an_instant(mastery: Mastery, tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'r.duckdb'}"
+    result = mastery("recompute", "--as-of", "yesterday", "--database-url", url)
+    assert_one_line_error(result, "--as-of", "yesterday")
+    assert not (tmp_path / "r.duckdb").exists()
+
+
+def test_recompute_as_of_not_an_instant_never_connects(mastery: Mastery) -> None:
+    result = mastery("recompute", "--as-of", "yesterday", "--database-url", UNREACHABLE_URL)
+    assert_one_line_error(result, "--as-of", "yesterday")
+
+
+def test_params_validate_typo_key(mastery: Mastery, tmp_path: Path) -> None:
+    path = tmp_path / "typo.json"
+    path.write_text('{"lookback_dayz": 30}', "utf-8")
+    assert_one_line_error(mastery("params", "validate", str(path)), "lookback_dayz")
+
+
+def test_params_validate_names_every_problem(mastery: Mastery, tmp_path: Path) -> None:
+    path = tmp_path / "multi.json"
+    path.write_text(
+        '{"lookback_dayz": 30, "min_attempts": 0, "recency_buckets": [{"days": 7, "weight": 1.5}]}',
+        "utf-8",
+    )
+    result = mastery("params", "validate", str(path))
+    assert_one_line_error(result, "lookback_dayz", "min_attempts", "weight")
+
+
+def test_params_validate_missing_file(mastery: Mastery, tmp_path: Path) -> None:
+    path = tmp_path / "absent.json"
+    assert_one_line_error(mastery("params", "validate", str(path)), "absent.json")
+
+
+def test_params_validate_not_json(mastery: Mastery, tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("{bad", "utf-8")
+    assert_one_line_error(mastery("params", "validate", str(path)), "JSON")
+
+
+def test_params_validate_good_file(mastery: Mastery, tmp_path: Path) -> None:
+    path = tmp_path / "good.json"
+    path.write_text('{"lookback_days": 60, "recency_buckets": [{"days": 30, "weight": 1}]}')
+    result = mastery("params", "validate", str(path))
+    assert result.code == 0, result
+    assert "valid" in result.stdout
+    assert result.stderr == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Help: every command, like sqlite-utils' test_docs
+# ---------------------------------------------------------------------------------------------
+def _commands(group: object, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for name, command in sorted(getattr(group, "commands", {}).items()):
+        path = (*prefix, name)
+        yield path, command
+        yield from _commands(command, path)
+
+
+ROOT = typer.main.get_command(app)
+COMMANDS = dict(_commands(ROOT))
+
+
+def test_spec_commands_exist() -> None:
+    missing = SPEC_COMMANDS - set(COMMANDS)
+    assert not missing, f"SPEC §6 commands missing from the CLI: {sorted(missing)}"
+
+
+def test_top_level_help(mastery: Mastery) -> None:
+    result = mastery("--help")
+    assert result.code == 0, result
+    assert result.stdout.startswith("Usage: mastery")
+    assert "Traceback" not in result.stdout + result.stderr
+    for path in COMMANDS:
+        if len(path) == 1:
+            assert path[0] in result.stdout, path
+
+
+def test_no_arguments_shows_help(mastery: Mastery) -> None:
+    result = mastery()
+    assert "Usage: mastery" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_python_dash_m_pipeline_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert "init" in result.stdout
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+def test_every_command_has_help(mastery: Mastery, path: tuple[str, ...]) -> None:
+    command = COMMANDS[path]
+    help_text = (getattr(command, "help", None) or "").strip()
+    assert help_text, f"`mastery {' '.join(path)}` has no help text"
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "option":
+            assert (param.help or "").strip(), f"`mastery {' '.join(path)}` {param.opts} no help"
+
+    result = mastery(*path, "--help")
+    assert result.code == 0, result
+    assert result.stdout.startswith(f"Usage: mastery {' '.join(path)}"), result.stdout
+    assert help_text.splitlines()[0].strip() in " ".join(result.stdout.split())
+    assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,530 @@
+"""``mastery report weak-themes`` on the hand-built cohort of tests/cohort.py, every format.
+
+Hand-worked numbers (as_of 2026-11-25, default params, threshold 0.7 unless said):
+
+- ALICE theme 10 Fractions (block 1 Algebra): 6 attempts 2 days ago, 4 correct, in all three
+  buckets -> 0.6666, below 0.7; last attempt 2026-11-23. Theme 11 Triangles (block 2 Geometry):
+  3 attempts -> not scored, "needs 5 attempts, has 3"; last attempt 2026-11-05.
+- BOB theme 10: 5 of 5 correct 40 days ago: 7d and 30d empty, 90d 5/5 -> 0.2000.
+- Cohort, theme 10: two scored students (0.6666, 0.2000): mean = 0.8666 / 2 = 0.4333 exactly;
+  median of two = their mean = 0.4333; both < 0.7 -> 2 of 2 = 100.0 %; at threshold 0.5 only
+  BOB -> 1 of 2 = 50.0 %; at 0.2 nobody (0.2 is not below 0.2) -> 0.0 %. Theme 11: nobody
+  scored (no mean/median/share), ALICE insufficient -> 1. Blocks: Algebra holds theme 10's
+  rows, Geometry theme 11's, so the roll-up repeats those figures with ``themes`` = 1 each.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import MasteryError, init_database, recompute
+from pipeline.admin import generate_cohort_into
+from pipeline.generate import CohortSpec
+from pipeline.report import (
+    cohort_report,
+    explain_breakdown,
+    load_mastery,
+    parse_threshold,
+    student_report,
+    summarize,
+    threshold_units,
+    weak_themes,
+)
+from pipeline.report_render import render
+from tests.cohort import ALICE, AS_OF, BOB, CAROL, load_small_cohort
+from tests.dbutil import execute
+from tests.harness import fresh_postgres_database
+
+db = pytest.mark.integration
+ALICE_10 = "4 of 6 correct in the last 7 days, 4 of 6 in 30 days, 4 of 6 in 90 days"
+BOB_10 = "no attempts in the last 7 days, no attempts in the last 30 days, 5 of 5 correct in the last 90 days"  # noqa: E501
+SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+@pytest.fixture(scope="module")
+def small_cohorts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The small cohort recomputed once per back end; reports only read it."""
+    with fresh_postgres_database() as pg_url:
+        duck_url = f"duckdb:///{tmp_path_factory.mktemp('report') / 'small.duckdb'}"
+        for url in (pg_url, duck_url):
+            init_database(url)
+            load_small_cohort(url)
+            recompute(url, as_of=AS_OF, trigger="test")
+        yield {"postgres": pg_url, "duckdb": duck_url}
+
+
+@pytest.fixture(params=["postgres", "duckdb"])
+def cohort_url(request: pytest.FixtureRequest, small_cohorts: dict[str, str]) -> str:
+    return small_cohorts[request.param]
+
+
+def rendered(url: str, fmt: str, user: str | None = None, threshold: str = "0.7") -> str:
+    return render(weak_themes(url, user_id=user, threshold=threshold), fmt)
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Cells of every body row of a rich table (lines drawn with │)."""
+    return [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines() if "│" in line]
+
+
+# --------------------------------------------------------------------------- student view
+
+
+@db
+def test_student_json_alice(cohort_url: str) -> None:
+    assert json.loads(rendered(cohort_url, "json", ALICE)) == {
+        "report": "weak-themes",
+        "view": "student",
+        "schema_version": 1,
+        "user_id": ALICE,
+        "threshold": 0.7,
+        "scored": [
+            {
+                "rank": 1,
+                "theme_id": 10,
+                "theme_title": "Fractions",
+                "block_id": 1,
+                "block_name": "Algebra",
+                "mastery_score": 0.6666,
+                "attempts": 6,
+                "correct": 4,
+                "below_threshold": True,
+                "buckets": [
+                    {"days": 7, "attempts": 6, "correct": 4},
+                    {"days": 30, "attempts": 6, "correct": 4},
+                    {"days": 90, "attempts": 6, "correct": 4},
+                ],
+                "explanation": ALICE_10,
+                "last_attempt_at": "2026-11-23T00:00:00Z",
+            }
+        ],
+        "insufficient": [
+            {
+                "theme_id": 11,
+                "theme_title": "Triangles",
+                "block_id": 2,
+                "block_name": "Geometry",
+                "attempts": 3,
+                "required": 5,
+                "explanation": "needs 5 attempts, has 3",
+                "last_attempt_at": "2026-11-05T00:00:00Z",
+            }
+        ],
+    }
+
+
+@db
+def test_student_json_bob_empty_buckets_and_strict_threshold(cohort_url: str) -> None:
+    report = json.loads(rendered(cohort_url, "json", BOB, threshold="0.2"))
+    (row,) = report["scored"]
+    assert (row["mastery_score"], row["attempts"], row["correct"]) == (0.2, 5, 5)
+    assert row["explanation"] == BOB_10
+    assert row["below_threshold"] is False  # 0.2 is not below 0.2
+    assert report["insufficient"] == []
+    assert json.loads(rendered(cohort_url, "json", BOB))["scored"][0]["below_threshold"] is True
+
+
+@db
+def test_student_threshold_is_compared_exactly(cohort_url: str) -> None:
+    # 0.6666 < 0.66665 (ceil(6666.5) = 6667 units) but 0.6666 is not below 0.6666
+    below = {
+        t: student_report(cohort_url, ALICE, threshold=t).scored["below_threshold"].item()
+        for t in ("0.66665", "0.6666", "0.6667")
+    }
+    assert below == {"0.66665": True, "0.6666": False, "0.6667": True}
+
+
+@db
+def test_student_csv(cohort_url: str) -> None:
+    assert rendered(cohort_url, "csv", ALICE) == (
+        "section,rank,theme_id,theme_title,block_id,block_name,mastery_score,attempts,correct,"
+        "required,below_threshold,explanation,last_attempt_at\n"
+        f'scored,1,10,Fractions,1,Algebra,0.6666,6,4,,true,"{ALICE_10}",2026-11-23T00:00:00Z\n'
+        'insufficient,,11,Triangles,2,Geometry,,3,,5,,"needs 5 attempts, has 3",'
+        "2026-11-05T00:00:00Z\n"
+    )
+
+
+@db
+def test_student_table(cohort_url: str) -> None:
+    rows = table_rows(rendered(cohort_url, "table", ALICE))
+    assert ["1", "Algebra", "Fractions", "0.6666", "6", "yes", ALICE_10] in rows
+    assert ["Geometry", "Triangles", "3", "needs 5 attempts, has 3"] in rows
+
+
+@db
+def test_student_html(cohort_url: str) -> None:
+    page = rendered(cohort_url, "html", ALICE)
+    assert_self_contained(page)
+    assert '<tr class="below"><td class="num">1</td><td>Algebra</td><td>Fractions</td>' in page
+    assert f"<td>{ALICE_10}</td>" in page
+    assert "<td>needs 5 attempts, has 3</td>" in page
+
+
+@db
+def test_unknown_user_and_malformed_uuid(cohort_url: str) -> None:
+    stranger = "00000000-0000-4000-8000-00000000dead"
+    with pytest.raises(MasteryError, match=f"^unknown user {stranger}: not in users$"):
+        weak_themes(cohort_url, user_id=stranger)
+    with pytest.raises(MasteryError, match=f"^user {CAROL} has no mastery rows"):
+        weak_themes(cohort_url, user_id=CAROL)
+    with pytest.raises(MasteryError, match=r"^malformed --user 'nope': expected a UUID$"):
+        weak_themes(cohort_url, user_id="nope")
+    with pytest.raises(MasteryError, match="between 0 and 1"):
+        weak_themes(cohort_url, threshold="1.5")
+
+
+@db
+def test_stale_rows_count_as_insufficient(initialized_url: str) -> None:
+    load_small_cohort(initialized_url)
+    recompute(initialized_url, as_of=AS_OF, trigger="test")
+    # 200 days later nothing is in the window: every stored row becomes the zero-attempt result
+    recompute(initialized_url, as_of=AS_OF + timedelta(days=200), trigger="test")
+    alice = student_report(initialized_url, ALICE)
+    assert alice.scored.is_empty()
+    assert alice.insufficient.select("theme_id", "explanation").rows() == [
+        (10, "needs 5 attempts, has 0"),
+        (11, "needs 5 attempts, has 0"),
+    ]
+    themes = cohort_report(initialized_url).themes
+    assert themes.select("theme_id", "students_scored", "students_insufficient").rows() == [
+        (10, 0, 2),
+        (11, 0, 1),
+    ]
+
+
+# --------------------------------------------------------------------------- cohort view
+
+
+COHORT_THEMES = [
+    {
+        "theme_id": 10,
+        "theme_title": "Fractions",
+        "block_id": 1,
+        "block_name": "Algebra",
+        "students_scored": 2,
+        "mean_mastery": 0.4333,
+        "median_mastery": 0.4333,
+        "students_below_threshold": 2,
+        "share_below_threshold_pct": 100,
+        "students_insufficient": 0,
+    },
+    {
+        "theme_id": 11,
+        "theme_title": "Triangles",
+        "block_id": 2,
+        "block_name": "Geometry",
+        "students_scored": 0,
+        "mean_mastery": None,
+        "median_mastery": None,
+        "students_below_threshold": 0,
+        "share_below_threshold_pct": None,
+        "students_insufficient": 1,
+    },
+]
+
+
+@db
+def test_cohort_json(cohort_url: str) -> None:
+    figures = ("mean_mastery", "median_mastery", "share_below_threshold_pct")
+    assert json.loads(rendered(cohort_url, "json")) == {
+        "report": "weak-themes",
+        "view": "cohort",
+        "schema_version": 1,
+        "threshold": 0.7,
+        "themes": COHORT_THEMES,
+        "blocks": [
+            {
+                "block_id": 1,
+                "block_name": "Algebra",
+                "themes": 1,
+                "rows_scored": 2,
+                **{k: COHORT_THEMES[0][k] for k in figures},
+                "rows_below_threshold": 2,
+                "rows_insufficient": 0,
+            },
+            {
+                "block_id": 2,
+                "block_name": "Geometry",
+                "themes": 1,
+                "rows_scored": 0,
+                **dict.fromkeys(figures),
+                "rows_below_threshold": 0,
+                "rows_insufficient": 1,
+            },
+        ],
+    }
+
+
+@db
+def test_cohort_share_below_other_thresholds(cohort_url: str) -> None:
+    half = cohort_report(cohort_url, threshold="0.5").themes.row(0, named=True)
+    assert (half["students_below_threshold"], half["share_below_threshold_pct"]) == (
+        1,
+        Decimal("50.0"),
+    )
+    low = cohort_report(cohort_url, threshold=0.2).themes.row(0, named=True)
+    assert (low["students_below_threshold"], low["share_below_threshold_pct"]) == (
+        0,
+        Decimal("0.0"),
+    )
+
+
+@db
+def test_cohort_csv(cohort_url: str) -> None:
+    assert rendered(cohort_url, "csv") == (
+        "level,theme_id,theme_title,block_id,block_name,themes,scored,mean_mastery,"
+        "median_mastery,below_threshold,share_below_threshold_pct,insufficient\n"
+        "theme,10,Fractions,1,Algebra,,2,0.4333,0.4333,2,100.0,0\n"
+        "theme,11,Triangles,2,Geometry,,0,,,0,,1\n"
+        "block,,,1,Algebra,1,2,0.4333,0.4333,2,100.0,0\n"
+        "block,,,2,Geometry,1,0,,,0,,1\n"
+    )
+
+
+@db
+def test_cohort_table(cohort_url: str) -> None:
+    rows = table_rows(rendered(cohort_url, "table"))
+    assert ["Algebra", "Fractions", "2", "0.4333", "0.4333", "2", "100.0", "0"] in rows
+    assert ["Geometry", "Triangles", "0", "", "", "0", "", "1"] in rows
+    assert ["Algebra", "1", "2", "0.4333", "0.4333", "2", "100.0", "0"] in rows
+
+
+@db
+def test_cohort_html_has_tables_and_inline_chart(cohort_url: str) -> None:
+    page = rendered(cohort_url, "html")
+    assert_self_contained(page)
+    assert page.count("<svg") == 1
+    assert "Mean mastery per theme" in page
+    assert "Fractions (#10)" in page  # the bar's axis label, drawn as SVG text
+    assert (
+        '<td>Algebra</td><td>Fractions</td><td class="num">2</td><td class="num">0.4333</td>'
+        in page
+    )
+
+
+def assert_self_contained(page: str) -> None:
+    """No request when opened: no URL but the SVG xmlns names, no src/href/script/css url."""
+    assert page.startswith("<!DOCTYPE html>")
+    assert set(re.findall(r"https?://[^\"'\s)>]*", page)) <= SVG_NAMESPACES
+    for needle in ("src=", "href=", "<script", "<link", "<img", "url(", "@import", "//cdn"):
+        assert needle not in page.lower(), needle
+
+
+@db
+def test_json_keys_are_the_documented_ones(cohort_url: str) -> None:
+    """Every key the JSON carries is spelled out in pipeline.report's docstring."""
+    import pipeline.report
+
+    def keys(value: object) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {k for v in value.values() for k in keys(v)}
+        if isinstance(value, list):
+            return {k for v in value for k in keys(v)}
+        return set()
+
+    found = keys(json.loads(rendered(cohort_url, "json", ALICE)))
+    found |= keys(json.loads(rendered(cohort_url, "json")))
+    assert {k for k in found if f'"{k}"' not in (pipeline.report.__doc__ or "")} == set()
+    assert len(found) > 30
+
+
+@db
+def test_same_report_from_postgres_and_duckdb(small_cohorts: dict[str, str]) -> None:
+    for user in (ALICE, BOB, None):
+        for fmt in ("json", "csv", "table", "html"):
+            outputs = {name: rendered(url, fmt, user) for name, url in small_cohorts.items()}
+            assert outputs["postgres"] == outputs["duckdb"], (user, fmt)
+    frames = [load_mastery(url) for url in small_cohorts.values()]
+    assert frames[0].equals(frames[1])
+
+
+@db
+def test_load_mastery_rows(cohort_url: str) -> None:
+    rows = load_mastery(cohort_url).select(
+        "user_id", "theme_id", "mastery_score", "attempts_total", "insufficient"
+    )
+    assert rows.rows() == [
+        (BOB, 10, Decimal("0.2000"), 5, False),
+        (ALICE, 10, Decimal("0.6666"), 6, False),
+        (ALICE, 11, Decimal("0"), 3, True),
+    ]
+
+
+@db
+def test_names_are_shown_verbatim_in_every_format(duckdb_url: str) -> None:
+    init_database(duckdb_url)
+    load_small_cohort(duckdb_url)
+    recompute(duckdb_url, as_of=AS_OF, trigger="test")
+    odd = "[red]Fr<b>ac</b>tions[/red] :smile: & co"
+    execute(duckdb_url, f"UPDATE themes SET title = '{odd}' WHERE id = 10")
+    assert odd in rendered(duckdb_url, "table", ALICE)
+    assert json.loads(rendered(duckdb_url, "json"))["themes"][0]["theme_title"] == odd
+    assert odd in rendered(duckdb_url, "csv")
+    page = rendered(duckdb_url, "html")
+    assert "<b>" not in page
+    assert "[red]Fr&lt;b&gt;ac&lt;/b&gt;tions[/red] :smile: &amp; co" in page
+    from pipeline.cli import app
+
+    shown = CliRunner().invoke(
+        app, ["report", "weak-themes", "--format", "json", "--database-url", duckdb_url]
+    )
+    assert json.loads(shown.output)["themes"][0]["theme_title"] == odd
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@db
+def test_cli_formats_and_output_file(cohort_url: str, tmp_path: Path) -> None:
+    from pipeline.cli import app
+
+    runner = CliRunner()
+    base = ["report", "weak-themes", "--database-url", cohort_url]
+    shown = runner.invoke(app, [*base, "--user", ALICE, "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["scored"][0]["mastery_score"] == 0.6666
+    table = runner.invoke(app, base)
+    assert table.exit_code == 0, table.output
+    assert "0.4333" in table.output
+    target = tmp_path / "cohort.csv"
+    written = runner.invoke(app, [*base, "--format", "csv", "--output", str(target)])
+    assert (written.exit_code, written.output) == (0, "")
+    assert list(csv.reader(io.StringIO(target.read_text())))[1][:3] == ["theme", "10", "Fractions"]
+    bad = runner.invoke(app, [*base, "--user", "nope"])
+    assert isinstance(bad.exception, MasteryError)
+
+
+@db
+def test_console_script_error_is_one_line(cohort_url: str) -> None:
+    command = [str(Path(sys.executable).parent / "mastery"), "report", "weak-themes"]
+    done = subprocess.run(
+        [*command, "--user", "not-a-uuid", "--database-url", cohort_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == "error: malformed --user 'not-a-uuid': expected a UUID\n"
+
+
+# --------------------------------------------------------------------------- exact figures
+
+
+def test_summarize_rounds_half_away_on_exact_integers() -> None:
+    hist = pl.DataFrame(
+        [
+            # theme 1: 0.0002 and 0.0003: mean = median = 0.00025 -> 0.0003 (half-even: 0.0002);
+            # both below 0.5 -> 100 %
+            (1, 2, False, 1),
+            (1, 3, False, 1),
+            # theme 2: 0.1, 0.1, 0.4, 0.9, 0.9: median 0.4; mean 2.4 / 5 = 0.48; 3 of 5 < 0.5
+            (2, 1000, False, 2),
+            (2, 4000, False, 1),
+            (2, 9000, False, 2),
+            # theme 3: one 0 and fifteen 1.0: mean 15/16 = 0.9375, median 1, 1 of 16 = 6.25 %
+            # -> 6.3 % (half-even: 6.2); plus 4 insufficient rows
+            (3, 0, False, 1),
+            (3, 10000, False, 15),
+            (3, 0, True, 4),
+            # theme 4: only insufficient rows -> no figures
+            (4, 0, True, 2),
+        ],
+        schema=["theme_id", "mastery_units", "insufficient", "n"],
+        orient="row",
+    )
+    got = summarize(hist, "theme_id", Decimal("0.5"))
+    assert got.rows() == [
+        (1, 2, Decimal("0.0003"), Decimal("0.0003"), 2, Decimal("100.0"), 0),
+        (2, 5, Decimal("0.4800"), Decimal("0.4000"), 3, Decimal("60.0"), 0),
+        (3, 16, Decimal("0.9375"), Decimal("1.0000"), 1, Decimal("6.3"), 4),
+        (4, 0, None, None, 0, None, 2),
+    ]
+
+
+def test_threshold_parsing() -> None:
+    assert parse_threshold(0.7) == Decimal("0.7")
+    assert threshold_units(Decimal("0.7")) == 7000
+    assert threshold_units(Decimal("0.66665")) == 6667
+    assert threshold_units(Decimal("0")) == 0
+    for bad in ("x", "-0.1", "1.01", "nan"):
+        with pytest.raises(MasteryError):
+            parse_threshold(bad)
+
+
+def test_explanation_reads_buckets_in_days_order_whatever_the_key_order() -> None:
+    jsonb_order = {
+        "buckets": {
+            "7d": {"weight": 0.5, "correct": 2, "attempts": 3},
+            "30d": {"weight": 0.3, "correct": 4, "attempts": 5},
+            "90d": {"weight": 0.2, "correct": 9, "attempts": 12},
+        },
+        "mastery_score": 0.7233,
+    }
+    buckets, text = explain_breakdown(jsonb_order)
+    assert text == "2 of 3 correct in the last 7 days, 4 of 5 in 30 days, 9 of 12 in 90 days"
+    assert [b["days"] for b in buckets] == [7, 30, 90]
+    one_day = {
+        "buckets": {"14d": {"attempts": 4, "correct": 2}, "1d": {"attempts": 0, "correct": 0}},
+        "use_difficulty": True,
+    }
+    assert explain_breakdown(one_day)[1] == (
+        "no attempts in the last 1 day, 2 of 4 correct in the last 14 days"
+        " (accuracy weighted by question difficulty)"
+    )
+
+
+@db
+def test_cohort_figures_match_an_exact_reference_on_a_generated_cohort(tmp_path: Path) -> None:
+    """Every theme's figures equal a Fraction computation over all stored rows."""
+    url = f"duckdb:///{tmp_path / 'gen.duckdb'}"
+    as_of = datetime(2026, 3, 1, 12, tzinfo=AS_OF.tzinfo)
+    init_database(url)
+    generate_cohort_into(url, CohortSpec(users=150, themes=6, days=60, seed=5, as_of=as_of))
+    recompute(url, as_of=as_of, trigger="test")
+    rows = load_mastery(url)
+    limit = Fraction(3, 5)
+    report = cohort_report(url, threshold="0.6").themes
+    assert report.height == rows["theme_id"].n_unique()
+    for theme in report.iter_rows(named=True):
+        mine = rows.filter(pl.col("theme_id") == theme["theme_id"])
+        scores = sorted(Fraction(s) for s in mine.filter(~pl.col("insufficient"))["mastery_score"])
+        n = len(scores)
+        assert theme["students_scored"] == n
+        assert theme["students_insufficient"] == mine["insufficient"].sum()
+        if not n:
+            continue
+        median = (scores[(n - 1) // 2] + scores[n // 2]) / 2
+        below = sum(s < limit for s in scores)
+        assert theme["mean_mastery"] == half_up(sum(scores) / n, 4)
+        assert theme["median_mastery"] == half_up(median, 4)
+        assert theme["share_below_threshold_pct"] == half_up(Fraction(100 * below, n), 1)
+    means = [m for m in report["mean_mastery"].to_list() if m is not None]
+    assert means == sorted(means)
+    busiest = rows.filter(~pl.col("insufficient"))["user_id"].mode().sort()[0]
+    mine = student_report(url, busiest).scored
+    order = list(zip(mine["mastery_score"], mine["theme_id"], strict=True))
+    assert len(order) > 3
+    assert order == sorted(order)  # weakest first, ties by theme_id
+    assert mine["rank"].to_list() == list(range(1, len(order) + 1))
+
+
+def half_up(value: Fraction, places: int) -> Decimal:
+    scaled = value * 10**places
+    units = (scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)
+    return Decimal(units).scaleb(-places)
