@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from pipeline.identity import identity_plan
 from pipeline.params import Bucket, Params
 
 KEYS = ("user_id", "theme_id")
@@ -85,15 +86,18 @@ def compute_cohort(
         .with_columns(difficulty=normalized_difficulty())
     )
     kept = windowed.filter(pl.col("theme_id").is_not_null() & ~answered_after(as_of))
+    lookback = timedelta(days=params.lookback_days)
+    identity = identity_plan(kept, as_of - lookback, lookback)
     groups = (
         kept.with_columns(
             correct=pl.col("is_correct").fill_null(False).cast(pl.Int64),
             bucket_code=bucket_code(params, as_of),
             difficulty_weight=difficulty_weight(params),
+            **identity.per_row,
         )
         .group_by(KEYS)
-        .agg(*group_aggregates(params))
-        .unnest("identity")
+        .agg(*group_aggregates(params), *identity.aggregates)
+        .with_columns(**identity.decoded)
     )
     tagged = with_known_tags(groups, themes, blocks)
     known = tagged.filter(
@@ -142,29 +146,23 @@ def difficulty_weight(params: Params) -> pl.Expr:
 
 
 def group_aggregates(params: Params) -> list[pl.Expr]:
-    """Per (user, theme): totals, per-bucket-code counts, and the row identity's year/block."""
-    latest_first = ["answered_at", "submitted_at", "question_id"]
-    has_block = pl.col("block_id").is_not_null()
+    """Per (user, theme): totals and per-bucket-code counts (plain sums: the fast path)."""
     exprs = [
         pl.len().cast(pl.Int64).alias("attempts_total"),
         pl.col("correct").sum().alias("correct_total"),
         pl.col("answered_at").max().alias("last_attempt_at"),
-        pl.struct("year", "block_id")
-        .sort_by([has_block, *latest_first], nulls_last=False)
-        .last()
-        .alias("identity"),
     ]
     for code in range(len(params.recency_buckets)):
-        in_code = pl.col("bucket_code") == code
+        in_code = (pl.col("bucket_code") == code).cast(pl.Int64)
         exprs += [
-            in_code.sum().cast(pl.Int64).alias(f"n_{code}"),
-            (in_code & (pl.col("correct") == 1)).sum().cast(pl.Int64).alias(f"c_{code}"),
+            in_code.sum().alias(f"n_{code}"),
+            (in_code * pl.col("correct")).sum().alias(f"c_{code}"),
         ]
         if params.use_difficulty:
-            weight = pl.col("difficulty_weight").filter(in_code)
+            weight = in_code * pl.col("difficulty_weight")
             exprs += [
                 weight.sum().alias(f"w_{code}"),
-                (weight * pl.col("correct").filter(in_code)).sum().alias(f"wc_{code}"),
+                (weight * pl.col("correct")).sum().alias(f"wc_{code}"),
             ]
     return exprs
 
