@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/mastery generate --users 300 --themes 24 --days 90 --seed 7 --database-url $(DEMO_DB)
 	$(BIN)/mastery recompute --trigger cli --database-url $(DEMO_DB)
 	$(BIN)/mastery runs --limit 5 --database-url $(DEMO_DB)
+	$(BIN)/mastery report weak-themes --database-url $(DEMO_DB)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import admin, job
-from pipeline.cli_report import report_app
+from pipeline.cli_report import import_assistments_command, report_app
 from pipeline.errors import MasteryError
 from pipeline.params import dumps
 
@@ -27,6 +27,7 @@ app = typer.Typer(
 params_app = typer.Typer(help="Show, validate and activate algorithm params.", no_args_is_help=True)
 app.add_typer(params_app, name="params")
 app.add_typer(report_app, name="report")
+app.command("import-assistments")(import_assistments_command)
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 DatabaseOption = Annotated[
     str | None,

@@ -7,6 +7,7 @@ become one line in ``pipeline.cli.main``.
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -55,7 +56,9 @@ def weak_themes(
     from pipeline.report_render import emit
 
     report = build(database_url, user_id=user, threshold=threshold)
-    emit(report, fmt.value, output, Console(highlight=False, soft_wrap=fmt.value != "table"))
+    width = None if sys.stdout.isatty() else 160
+    console = Console(highlight=False, soft_wrap=fmt.value != "table", width=width)
+    emit(report, fmt.value, output, console)
 
 
 def import_assistments_command(

@@ -41,17 +41,19 @@ def emit(report: Report, fmt: str, output: Path | None, console: Console) -> Non
     if output is None:
         console.file.write(text)  # verbatim: no markup, emoji codes or wrapping applied
         return
-    if not output.parent.exists():
-        raise MasteryError(f"cannot write {output}: directory {output.parent} does not exist")
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MasteryError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def render(report: Report, fmt: str) -> str:
     if fmt == "table":
-        console = Console(file=io.StringIO(), width=TEXT_WIDTH, color_system=None)
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=TEXT_WIDTH, color_system=None)
         for part in table_parts(report):
             console.print(part)
-        return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+        return buffer.getvalue()
     if fmt == "csv":
         return render_csv(report)
     if fmt == "json":

@@ -189,6 +189,14 @@ def test_unknown_user_and_malformed_uuid(cohort_url: str) -> None:
 
 
 @db
+def test_empty_cohort_is_an_empty_report(duckdb_url: str) -> None:
+    init_database(duckdb_url)  # a successful run over no students stores no rows either
+    assert json.loads(rendered(duckdb_url, "json"))["themes"] == []
+    assert rendered(duckdb_url, "csv").count("\n") == 1  # the header only
+    assert "No scored themes to chart." in rendered(duckdb_url, "html")
+
+
+@db
 def test_stale_rows_count_as_insufficient(initialized_url: str) -> None:
     load_small_cohort(initialized_url)
     recompute(initialized_url, as_of=AS_OF, trigger="test")
@@ -407,6 +415,9 @@ def test_cli_formats_and_output_file(cohort_url: str, tmp_path: Path) -> None:
     assert list(csv.reader(io.StringIO(target.read_text())))[1][:3] == ["theme", "10", "Fractions"]
     bad = runner.invoke(app, [*base, "--user", "nope"])
     assert isinstance(bad.exception, MasteryError)
+    nowhere = runner.invoke(app, [*base, "--output", str(tmp_path / "absent" / "r.html")])
+    assert isinstance(nowhere.exception, MasteryError)
+    assert "cannot write" in str(nowhere.exception)
 
 
 @db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -111,7 +112,9 @@ class DuckDBStore(Store):
 def _connect(path: Path, wait_for_lock: bool) -> duckdb.DuckDBPyConnection:
     while True:
         try:
-            return duckdb.connect(str(path))
+            con = duckdb.connect(str(path))
+            _quiet(con)
+            return con
         except duckdb.IOException as exc:
             message = _one_line(exc)
             if "lock" not in message.lower():
@@ -125,6 +128,12 @@ def _connect(path: Path, wait_for_lock: bool) -> duckdb.DuckDBPyConnection:
             time.sleep(_LOCK_POLL_SECONDS)
         except duckdb.Error as exc:
             raise MasteryError(f"cannot open DuckDB file {path}: {_one_line(exc)}") from None
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """No DuckDB progress bars on stderr: the CLI draws its own (Jupyter refuses the setting)."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
 
 
 def _one_line(exc: BaseException) -> str:
