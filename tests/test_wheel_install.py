@@ -47,7 +47,7 @@ found = {"pipeline": pipeline.__file__, "cli": pipeline.cli.__file__, "sys_path"
 for package in ("pipeline.sql.postgres", "pipeline.sql.duckdb", "pipeline.sql.shared",
                 "pipeline.sql.engine", "pipeline.schemas"):
     found[package] = str(resources.files(package))
-found["ddl"] = pipeline.sqlfiles.ddl_names("duckdb")
+found["ddl"] = pipeline.sqlfiles.ddl_names()
 print(json.dumps(found))
 """
 

@@ -16,7 +16,7 @@ import polars as pl
 from pipeline.config import DatabaseUrl
 from pipeline.errors import MasteryError
 from pipeline.params import Params, default_params
-from pipeline.sqlfiles import Dialect, ddl_names, load_sql
+from pipeline.sqlfiles import StoreDialect, ddl_names, statement
 
 ALGO_KEY = "mastery"
 ALGO_VERSION = "v0"
@@ -50,17 +50,10 @@ class ActiveParams:
     checksum: str
 
 
-def _dialect_text(dialect: Dialect, name: str) -> str:
-    try:
-        return load_sql(dialect, name)
-    except FileNotFoundError:
-        return load_sql("shared", name)
-
-
 class Store(ABC):
     """A connection to one database holding the source tables and the pipeline's tables."""
 
-    dialect: ClassVar[Dialect]
+    dialect: ClassVar[StoreDialect]
     param_style: ClassVar[str]
 
     def __init__(self, url: DatabaseUrl) -> None:
@@ -96,14 +89,14 @@ class Store(ABC):
 
     def sql(self, name: str) -> str:
         """The dialect's own file if it has one, else the shared one, in this driver's style."""
-        text = _dialect_text(self.dialect, name)
+        text = statement(self.dialect, name)
         if self.param_style == "pyformat":
             return _NAMED_PARAM.sub(r"%(\1)s", text.replace("%", "%%"))
         return _NAMED_PARAM.sub(r"$\1", text)
 
     def numbered_sql(self, name: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The statement with ``$1, $2, ...`` placeholders and its values in that order (ADBC)."""
-        text = self.sql(name) if self.param_style == "dollar" else _dialect_text(self.dialect, name)
+        text = self.sql(name) if self.param_style == "dollar" else statement(self.dialect, name)
         order: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -149,7 +142,7 @@ class Store(ABC):
 
     def merge_mastery(self, stage: pl.DataFrame, run: Mapping[str, Any]) -> tuple[int, int]:
         """Inside the caller's transaction: stage rows in bulk, upsert, refresh stale rows."""
-        self._run_script(self.sql("create_mastery_stage"))
+        self._run_script(statement(self.dialect, "create_mastery_stage"))
         self.bulk_insert("mastery_stage", stage)
         upserted = self.execute_count("merge_mastery", run)
         stale = self.execute_count("refresh_stale_mastery", run)
@@ -176,8 +169,8 @@ class Store(ABC):
         """Create absent tables and indexes, seed the registry; a second run changes nothing."""
         before = self.existing_tables()
         with self.transaction():
-            for name in ddl_names(self.dialect):
-                self._run_script(load_sql(self.dialect, name))
+            for name in ddl_names():
+                self._run_script(statement(self.dialect, name))
             version_id = self._seed_algo_version()
             active = self._active_params_row(version_id)
             if active is None:

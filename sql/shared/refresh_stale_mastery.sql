@@ -10,6 +10,6 @@ SET
     algo_version_id = CAST(:algo_version_id AS uuid),
     params_id = CAST(:params_id AS uuid),
     run_id = CAST(:run_id AS uuid),
-    breakdown_json = CAST(s.breakdown_json AS JSON)
+    breakdown_json = CAST(s.breakdown_json AS {{json}})
 FROM mastery_stage AS s
 WHERE s.stale AND m.user_id = s.user_id AND m.theme_id = s.theme_id

@@ -1,6 +1,6 @@
 CREATE TABLE IF NOT EXISTS test_sessions (
     id uuid PRIMARY KEY,
-    user_id uuid NOT NULL REFERENCES users (id),
+    user_id uuid NOT NULL REFERENCES users (id){{on_delete_cascade}},
     mode text NOT NULL CHECK (mode IN ('TUTOR', 'EXAM')),
     status text NOT NULL CHECK (status IN ('ACTIVE', 'SUBMITTED', 'EXPIRED')),
     created_at timestamptz NOT NULL,

@@ -1,6 +1,6 @@
 CREATE TABLE IF NOT EXISTS user_theme_mastery (
     id uuid PRIMARY KEY,
-    user_id uuid NOT NULL REFERENCES users (id),
+    user_id uuid NOT NULL REFERENCES users (id){{on_delete_cascade}},
     year int NOT NULL,
     block_id int NOT NULL REFERENCES blocks (id),
     theme_id int NOT NULL REFERENCES themes (id),
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS user_theme_mastery (
     algo_version_id uuid NOT NULL REFERENCES algo_versions (id),
     params_id uuid NOT NULL REFERENCES algo_params (id),
     run_id uuid NOT NULL REFERENCES algo_runs (id),
-    breakdown_json JSON NOT NULL,
+    breakdown_json {{json}} NOT NULL,
     CONSTRAINT uq_user_theme_mastery_user_theme UNIQUE (user_id, theme_id)
 );
 CREATE INDEX IF NOT EXISTS ix_utm_user_id ON user_theme_mastery (user_id);

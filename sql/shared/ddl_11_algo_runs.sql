@@ -7,8 +7,8 @@ CREATE TABLE IF NOT EXISTS algo_runs (
     status text CHECK (status IN ('RUNNING', 'SUCCESS', 'FAILED')),
     started_at timestamptz DEFAULT now(),
     completed_at timestamptz,
-    input_summary_json jsonb,
-    output_summary_json jsonb,
+    input_summary_json {{json}},
+    output_summary_json {{json}},
     error_message text
 );
 CREATE INDEX IF NOT EXISTS ix_algo_runs_started_at ON algo_runs (started_at);

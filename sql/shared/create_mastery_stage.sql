@@ -1,4 +1,4 @@
-CREATE TEMP TABLE mastery_stage (
+{{create_temp_table}} mastery_stage (
     user_id uuid NOT NULL,
     theme_id int NOT NULL,
     year int,
@@ -10,4 +10,4 @@ CREATE TEMP TABLE mastery_stage (
     last_attempt_at timestamptz,
     breakdown_json text NOT NULL,
     stale boolean NOT NULL
-) ON COMMIT DROP
+){{on_commit_drop}}

@@ -7,7 +7,7 @@ SELECT
     gen_random_uuid(), s.user_id, s.year, s.block_id, s.theme_id, s.attempts_total,
     s.correct_total, s.accuracy_pct, s.mastery_score, s.last_attempt_at,
     CAST(:computed_at AS timestamptz), CAST(:algo_version_id AS uuid), CAST(:params_id AS uuid),
-    CAST(:run_id AS uuid), CAST(s.breakdown_json AS jsonb)
+    CAST(:run_id AS uuid), CAST(s.breakdown_json AS {{json}})
 FROM mastery_stage AS s
 WHERE NOT s.stale
 ON CONFLICT (user_id, theme_id) DO UPDATE SET
