@@ -177,9 +177,10 @@ def _parse_as_of(text: str) -> datetime:
 def _print_summary(summary: dict[str, Any]) -> None:
     run = summary.get("run_id") or "dry run (nothing written)"
     out.print(f"run {run}")
+    verb = "would upsert" if summary.get("dry_run") else "rows upserted"
     out.print(
         f"users {summary['users']:,}  themes {summary['themes_computed']:,}  "
-        f"rows upserted {summary['records_upserted']:,}  "
+        f"{verb} {summary['records_upserted']:,}  "
         f"stale refreshed {summary['stale_rows_refreshed']:,}  "
         f"insufficient {summary['insufficient_rows']:,}"
     )
