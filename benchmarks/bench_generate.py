@@ -35,7 +35,7 @@ def floor_seconds(url: str, spec: CohortSpec) -> float:
         for table, frame in generate_cohort(spec):
             if table in BIG:
                 start = time.perf_counter()
-                store.bulk_insert(f"bare_{table}", frame)
+                store.append_committed(f"bare_{table}", frame)
                 seconds += time.perf_counter() - start
     return seconds
 

@@ -87,13 +87,15 @@ class LaneLoader:
     def load(self, table: str, frame: pl.DataFrame) -> None:
         if self._pool is None or table not in self.PARALLEL_TABLES:
             self._drain()
-            self.store.bulk_insert(table, frame)
+            self.store.append_committed(table, frame)
             return
         if table in self._in_flight:
             self._in_flight.pop(table).result()
         if table not in self._stores:
             self._stores[table] = open_store(self.store.url)
-        self._in_flight[table] = self._pool.submit(self._stores[table].bulk_insert, table, frame)
+        self._in_flight[table] = self._pool.submit(
+            self._stores[table].append_committed, table, frame
+        )
 
     def _drain(self) -> None:
         while self._in_flight:

@@ -84,6 +84,10 @@ class Store(ABC):
     def bulk_insert(self, table: str, frame: pl.DataFrame) -> None:
         """Append a frame whose columns are named as the table's, in bulk (COPY / Arrow)."""
 
+    def append_committed(self, table: str, frame: pl.DataFrame) -> None:
+        """Append and commit on its own (bulk loads of source data); stores may go faster."""
+        self.bulk_insert(table, frame)
+
     @abstractmethod
     def existing_tables(self) -> set[str]: ...
 

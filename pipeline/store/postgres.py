@@ -1,4 +1,4 @@
-"""The production Postgres store: psycopg 3 for statements and COPY, ADBC for Arrow reads."""
+"""The production Postgres store: psycopg 3 for statements and staging, ADBC for Arrow I/O."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import Any
 
 import polars as pl
 import psycopg
+import pyarrow as pa
 
 from pipeline.config import DatabaseUrl
 from pipeline.errors import ConcurrentRunError, MasteryError
 from pipeline.store.base import Store
 
 _COPY_CHUNK_ROWS = 250_000
+_JSONB_VERSION = "\x01"
 _RUN_LOCK_KEY = 0x6D617374657279  # "mastery": one recompute per database at a time
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 
@@ -26,6 +28,7 @@ class PostgresStore(Store):
 
     def __init__(self, url: DatabaseUrl, *, connect_timeout: int = 10) -> None:
         super().__init__(url)
+        self._types: dict[str, dict[str, str]] = {}
         try:
             self.conn = psycopg.connect(
                 url.libpq_uri,
@@ -95,6 +98,28 @@ class PostgresStore(Store):
                 chunk.write_csv(buffer, include_header=False, datetime_format=_CSV_DATETIME)
                 copy.write(buffer.getvalue())
 
+    def append_committed(self, table: str, frame: pl.DataFrame) -> None:
+        """Binary COPY through ADBC (Arrow in C, no text parsing), committed on its own.
+
+        uuid columns travel as their 16 bytes and jsonb as its wire form (a version byte,
+        then the text): binary COPY hands each field to the column type's receive function.
+        """
+        import adbc_driver_postgresql.dbapi as adbc
+
+        arrow = _binary_copy_arrow(frame, self._column_types(table))
+        try:
+            with adbc.connect(self.url.libpq_uri) as conn, conn.cursor() as cursor:
+                cursor.adbc_ingest(table, arrow, mode="append")
+                conn.commit()
+        except adbc.Error as exc:
+            raise MasteryError(f"bulk load into {table} failed: {self.describe(exc)}") from None
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        if table not in self._types:
+            rows = self.fetch_all("select_column_types", {"table_name": table})
+            self._types[table] = {str(name): str(kind) for name, kind in rows}
+        return self._types[table]
+
     def extract_raw_attempts(
         self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
     ) -> pl.DataFrame:
@@ -120,3 +145,24 @@ class PostgresStore(Store):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchall()
         return {r[0] for r in rows}
+
+
+def _binary_copy_arrow(frame: pl.DataFrame, types: dict[str, str]) -> pa.Table:
+    """The frame as Arrow whose uuid and jsonb columns carry their binary COPY encoding."""
+    converted = frame.with_columns(
+        [
+            pl.col(name).str.replace_all("-", "", literal=True).str.decode("hex")
+            for name in frame.columns
+            if types.get(name) == "uuid"
+        ]
+        + [
+            pl.concat_str(pl.lit(_JSONB_VERSION), pl.col(name)).cast(pl.Binary).alias(name)
+            for name in frame.columns
+            if types.get(name) == "jsonb"
+        ]
+    ).to_arrow()
+    fields = [
+        pa.field(f.name, pa.binary(16)) if types.get(f.name) == "uuid" else f
+        for f in converted.schema
+    ]
+    return converted.cast(pa.schema(fields))
