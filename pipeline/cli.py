@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import admin, job
+from pipeline.batch import STAGES
 from pipeline.cli_report import import_assistments_command, report_app
 from pipeline.errors import MasteryError
 from pipeline.params import dumps
@@ -84,6 +85,9 @@ def recompute(
         bool, typer.Option(help="Wait for a running recompute instead of refusing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Split users into N hash partitions to bound memory.")
+    ] = 1,
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute mastery for everyone (or a scope) under one logged run."""
@@ -100,6 +104,7 @@ def recompute(
             output=output,
             trigger=trigger,
             wait=wait,
+            partitions=partitions,
             progress=progress.stage,
         )
     if as_json:
@@ -164,7 +169,7 @@ def params_activate(
 
 def _stage_rank(stage: str) -> int:
     """Stages in the order a run goes through them (jsonb stores keys in its own order)."""
-    return job.STAGES.index(stage) if stage in job.STAGES else len(job.STAGES)
+    return STAGES.index(stage) if stage in STAGES else len(STAGES)
 
 
 def _parse_as_of(text: str) -> datetime:

@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.config import DatabaseUrl
 from pipeline.kernel import ATTEMPT_SCHEMA, utc
-from pipeline.store import Store, open_store
+from pipeline.store import WHOLE, Partition, Store, open_store
 from pipeline.tags import RAW_ATTEMPT_SCHEMA, resolve_frozen_tags
 
 
@@ -33,23 +33,27 @@ class Extracted:
 
 
 def extract_from_store(
-    store: Store, scope: Scope, as_of: datetime, lookback_days: int
+    store: Store,
+    scope: Scope,
+    as_of: datetime,
+    lookback_days: int,
+    partition: Partition = WHOLE,
 ) -> Extracted:
-    """Window and user scope run in the database; tags resolve in Polars; theme scope last."""
+    """Window, user scope and partition run in the database; tags resolve in Polars."""
     as_of = utc(as_of)
     start = as_of - timedelta(days=lookback_days)
-    raw = store.extract_raw_attempts(start, as_of, scope.user_ids)
+    raw = store.extract_raw_attempts(start, as_of, scope.user_ids, partition)
     raw = raw.cast({n: t for n, t in RAW_ATTEMPT_SCHEMA.items() if n in raw.columns})
-    resolved = resolve_frozen_tags(raw)
-    if scope.theme_ids:
-        resolved = resolved.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
-    attempts = resolved.collect()
     counts = {
         "attempt_rows": raw.height,
         "sessions": raw.select(pl.col("session_id").n_unique()).item(),
         "users": raw.select(pl.col("user_id").n_unique()).item(),
         "snapshots_consulted": raw.select(pl.col("snapshot_json").is_not_null().sum()).item(),
     }
+    resolved = resolve_frozen_tags(raw)
+    if scope.theme_ids:
+        resolved = resolved.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
+    attempts = resolved.collect()
     return Extracted(
         attempts=attempts.select(*ATTEMPT_SCHEMA.names(), "snapshot_malformed"),
         source_counts=counts,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,35 +12,22 @@ from typing import Any
 import polars as pl
 
 from pipeline import ledger
+from pipeline.batch import (
+    PartitionResult,
+    Progress,
+    RunTotals,
+    StageClock,
+    computed_partitions,
+)
 from pipeline.config import DatabaseUrl
 from pipeline.errors import MasteryError
-from pipeline.extract import Scope, extract_from_store
-from pipeline.kernel import CohortResult, compute_cohort, utc
-from pipeline.load import stage_frame, write_parquet
+from pipeline.extract import Scope
+from pipeline.kernel import utc
+from pipeline.load import write_parquet
 from pipeline.params import Params
 from pipeline.store import Store, open_store
 
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")
-Progress = Callable[[str], None]
-STAGES = ("extract", "validate_input", "compute", "validate_output", "load")
-
-
-class StageClock:
-    """Seconds per stage, in the order the stages ran."""
-
-    def __init__(self, progress: Progress | None = None) -> None:
-        self.seconds: dict[str, float] = {}
-        self._progress = progress
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self._progress:
-            self._progress(name)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.perf_counter() - start, 3)
 
 
 def recompute(
@@ -55,18 +41,23 @@ def recompute(
     trigger: str = "api",
     wait: bool = False,
     params: Params | None = None,
+    partitions: int = 1,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Recompute mastery for a scope; returns the run summary (plus ``run_id``).
 
     ``dry_run`` writes nothing to the database (no ledger row either); ``output`` writes the
     rows that would be upserted to Parquet. ``params`` overrides the active params only in a
-    dry run (a what-if); a real run always uses the database's active params.
+    dry run (a what-if); a real run always uses the database's active params. ``partitions``
+    splits users by a stable hash so that one partition's attempts are in memory at a time;
+    the rows and the summary do not depend on it.
     """
     moment = utc(as_of) if as_of else datetime.now(UTC)
     scope = Scope(tuple(_checked_user(u) for u in user_ids), tuple(sorted(set(theme_ids))))
     if trigger not in ledger.TRIGGERS:
         raise MasteryError(f"unknown trigger {trigger!r}: use one of {', '.join(ledger.TRIGGERS)}")
+    if partitions < 1:
+        raise MasteryError(f"--partitions must be at least 1, got {partitions}")
     if params is not None and not dry_run:
         raise MasteryError("custom params apply to dry runs only: activate them to run for real")
     with open_store(database_url, wait_for_lock=wait) as store:
@@ -79,22 +70,14 @@ def recompute(
             "as_of": moment.isoformat(),
             "params_checksum": used.checksum(),
             "lookback_days": used.lookback_days,
+            "partitions": partitions,
         }
+        work = Work(scope, moment, used, partitions, StageClock(progress), output)
         if dry_run:
-            summary = _compute(
-                store,
-                scope=scope,
-                as_of=moment,
-                params=used,
-                clock=StageClock(progress),
-                input_summary=input_summary,
-            )
-            summary.update(run_id=None, dry_run=True)
-            if output:
-                write_parquet(summary.pop("_stage"), output)
-            else:
-                summary.pop("_stage")
-            return summary
+            totals = RunTotals()
+            staged = [part.stage for part in _computed(store, work, totals)]
+            _write_output(staged, output)
+            return totals.summary(work.clock) | {"run_id": None, "dry_run": True}
         with store.run_lock(wait=wait):
             ledger.abandon_dead_runs(store)
             run = ledger.start_run(
@@ -108,101 +91,64 @@ def recompute(
                 input_summary=input_summary,
             )
             try:
-                return _run(
-                    store,
-                    run=run,
-                    scope=scope,
-                    as_of=moment,
-                    params=used,
-                    input_summary=input_summary,
-                    output=output,
-                    progress=progress,
-                )
+                return _run(store, run, work, input_summary)
             except Exception as exc:
                 message = _one_line(store, exc)
                 ledger.fail_run(store, run, message)
                 raise MasteryError(f"run {run.run_id} failed: {message}") from None
 
 
+@dataclass(frozen=True)
+class Work:
+    """What one run computes, and where its timings and optional Parquet copy go."""
+
+    scope: Scope
+    as_of: datetime
+    params: Params
+    partitions: int
+    clock: StageClock
+    output: str | Path | None
+
+
 def _run(
-    store: Store,
-    *,
-    run: ledger.Run,
-    scope: Scope,
-    as_of: datetime,
-    params: Params,
-    input_summary: dict[str, Any],
-    output: str | Path | None,
-    progress: Progress | None,
+    store: Store, run: ledger.Run, work: Work, input_summary: dict[str, Any]
 ) -> dict[str, Any]:
-    clock = StageClock(progress)
-    summary = _compute(
+    """Stage every partition and merge once, all in the transaction that marks SUCCESS."""
+    totals = RunTotals()
+    with store.transaction():
+        store.open_stage()
+        staged = []
+        for part in _computed(store, work, totals):
+            with work.clock.stage("load"):
+                store.add_to_stage(part.stage)
+            if work.output:
+                staged.append(part.stage)
+        _write_output(staged, work.output)
+        with work.clock.stage("load"):
+            upserted, stale = store.merge_mastery(run.merge_params(datetime.now(UTC)))
+        summary = totals.summary(work.clock)
+        summary.update(records_upserted=upserted, stale_rows_refreshed=stale)
+        input_summary["source_counts"] = totals.source_counts
+        ledger.finish_run(store, run, summary, input_summary)
+    return summary | {"run_id": run.run_id}
+
+
+def _computed(store: Store, work: Work, totals: RunTotals) -> Iterator[PartitionResult]:
+    for part in computed_partitions(
         store,
-        scope=scope,
-        as_of=as_of,
-        params=params,
-        clock=clock,
-        input_summary=input_summary,
-    )
-    stage = summary.pop("_stage")
+        scope=work.scope,
+        as_of=work.as_of,
+        params=work.params,
+        partitions=work.partitions,
+        clock=work.clock,
+    ):
+        totals.add(part)
+        yield part
+
+
+def _write_output(staged: list[pl.DataFrame], output: str | Path | None) -> None:
     if output:
-        write_parquet(stage, output)
-    started = time.perf_counter()
-    with clock.stage("load"), store.transaction():
-        upserted, stale = store.merge_mastery(stage, run.merge_params(datetime.now(UTC)))
-        summary["records_upserted"] = upserted
-        summary["stale_rows_refreshed"] = stale
-        summary["stage_seconds"] = dict(clock.seconds, load=round(time.perf_counter() - started, 3))
-        ledger.finish_run(store, run, summary)
-    summary["stage_seconds"] = clock.seconds
-    summary["run_id"] = run.run_id
-    return summary
-
-
-def _compute(
-    store: Store,
-    *,
-    scope: Scope,
-    as_of: datetime,
-    params: Params,
-    clock: StageClock,
-    input_summary: dict[str, Any],
-) -> dict[str, Any]:
-    """Extract, validate, compute, validate: everything before the first write."""
-    from pipeline.validate import validate_attempts, validate_mastery
-
-    with clock.stage("extract"):
-        extracted = extract_from_store(store, scope, as_of, params.lookback_days)
-        themes = store.fetch_frame("select_themes")
-        blocks = store.fetch_frame("select_blocks")
-        existing = store.fetch_frame("select_scope_keys", {"user_ids": ",".join(scope.user_ids)})
-    input_summary["source_counts"] = extracted.source_counts
-    with clock.stage("validate_input"):
-        attempts = validate_attempts(extracted.attempts)
-    with clock.stage("compute"):
-        result = compute_cohort(attempts.lazy(), params, as_of, themes.lazy(), blocks.lazy())
-        stage = stage_frame(result.rows, existing, scope, params)
-    with clock.stage("validate_output"):
-        validate_mastery(result.rows)
-    return _summary(result, stage, extracted.malformed_snapshots, clock) | {"_stage": stage}
-
-
-def _summary(
-    result: CohortResult, stage: pl.DataFrame, malformed: int, clock: StageClock
-) -> dict[str, Any]:
-    rows = result.rows
-    scored = stage.filter(~pl.col("stale"))
-    return {
-        "themes_computed": stage.select(pl.col("theme_id").n_unique()).item(),
-        "records_upserted": scored.height,
-        "users": stage.select(pl.col("user_id").n_unique()).item(),
-        "stale_rows_refreshed": stage.height - scored.height,
-        "insufficient_rows": rows.filter(
-            pl.col("breakdown_json").str.starts_with('{"reason"')
-        ).height,
-        "data_quality": {**result.data_quality, "malformed_snapshots": malformed},
-        "stage_seconds": clock.seconds,
-    }
+        write_parquet(pl.concat(staged) if staged else pl.DataFrame(), output)
 
 
 def _checked_user(user_id: str) -> str:

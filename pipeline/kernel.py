@@ -60,10 +60,15 @@ DATA_QUALITY_KEYS = (
 
 @dataclass(frozen=True)
 class CohortResult:
-    """Mastery rows plus one count per kind of data-quality issue met on the way."""
+    """Mastery rows plus one count per kind of data-quality issue met on the way.
+
+    ``theme_blocks`` (distinct theme/block pairs of the kept attempts) lets partitioned runs
+    count themes under two blocks across partitions.
+    """
 
     rows: pl.DataFrame
     data_quality: dict[str, int] = field(default_factory=dict)
+    theme_blocks: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def compute_mastery(attempts: pl.LazyFrame, params: Params, as_of: datetime) -> pl.DataFrame:
@@ -105,10 +110,25 @@ def compute_cohort(
     ).with_columns(pl.col("year").fill_null(1))
     rows_lf = known.with_columns(**scored_columns(params)).select(OUTPUT_COLUMNS).sort(KEYS)
     counts_lf = data_quality_counts(windowed, kept, tagged, params=params, as_of=as_of)
-    rows, counts = pl.collect_all([rows_lf, counts_lf], engine="in-memory")
-    return CohortResult(
-        rows=rows, data_quality={k: int(v) for k, v in counts.row(0, named=True).items()}
+    theme_blocks_lf = (
+        kept.filter(pl.col("block_id").is_not_null()).select("theme_id", "block_id").unique()
     )
+    rows, counts, theme_blocks = pl.collect_all(
+        [rows_lf, counts_lf, theme_blocks_lf], engine="in-memory"
+    )
+    quality = {k: int(v) for k, v in counts.row(0, named=True).items()}
+    quality["themes_under_two_blocks"] = themes_under_two_blocks(theme_blocks)
+    return CohortResult(
+        rows=rows,
+        data_quality={k: quality[k] for k in DATA_QUALITY_KEYS},
+        theme_blocks=theme_blocks,
+    )
+
+
+def themes_under_two_blocks(theme_blocks: pl.DataFrame) -> int:
+    """Distinct themes whose attempts carry two or more distinct blocks."""
+    per_theme = theme_blocks.unique().group_by("theme_id").len()
+    return per_theme.filter(pl.col("len") > 1).height
 
 
 def in_lookback_window(params: Params, as_of: datetime) -> pl.Expr:
@@ -304,12 +324,6 @@ def data_quality_counts(
             & ~pl.col("difficulty").is_in(list(params.difficulty_weights))
         ).sum(),
     )
-    two_blocks = (
-        kept.filter(pl.col("block_id").is_not_null())
-        .group_by("theme_id")
-        .agg(pl.col("block_id").n_unique().alias("blocks"))
-        .select(themes_under_two_blocks=(pl.col("blocks") > 1).sum())
-    )
     has_block = pl.col("block_id").is_not_null()
     per_row = tagged.select(
         no_block_rows_skipped=(~has_block).sum(),
@@ -320,9 +334,8 @@ def data_quality_counts(
     )
     return (
         per_attempt.join(per_kept, how="cross")
-        .join(two_blocks, how="cross")
         .join(per_row, how="cross")
-        .select(pl.col(name).cast(pl.Int64) for name in DATA_QUALITY_KEYS)
+        .select(pl.all().cast(pl.Int64))
     )
 
 

@@ -65,13 +65,17 @@ def start_run(
     return run
 
 
-def finish_run(store: Store, run: Run, output_summary: dict[str, Any]) -> None:
-    """Mark SUCCESS; the caller runs this inside the transaction that upserted the rows."""
+def finish_run(
+    store: Store, run: Run, output_summary: dict[str, Any], input_summary: dict[str, Any]
+) -> None:
+    """Mark SUCCESS inside the transaction that upserted the rows; the input summary now
+    carries the source row counts the extract found."""
     store.execute(
         "finish_run",
         {
             "id": run.run_id,
             "output_summary_json": dumps(output_summary),
+            "input_summary_json": dumps(input_summary),
             "completed_at": _now(),
         },
     )

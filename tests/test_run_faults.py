@@ -92,8 +92,8 @@ def test_killed_during_upsert_leaves_table_as_before_and_next_run_abandons_it(
         """
         from pipeline.store.base import Store
         merge = Store.merge_mastery
-        def slow_merge(self, stage, run):
-            counts = merge(self, stage, run)
+        def slow_merge(self, run):
+            counts = merge(self, run)
             print("merged", flush=True)
             time.sleep(60)
             return counts
@@ -122,10 +122,10 @@ def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
         """
         from pipeline.store.base import Store
         merge = Store.merge_mastery
-        def slow_merge(self, stage, run):
+        def slow_merge(self, run):
             print("merging", flush=True)
             time.sleep(8)
-            return merge(self, stage, run)
+            return merge(self, run)
         Store.merge_mastery = slow_merge
         print(recompute(URL, as_of=AS_OF, trigger="test")["run_id"], flush=True)
         """,
@@ -146,10 +146,10 @@ def test_wait_runs_after_the_running_recompute(cohort_url: str) -> None:
         """
         from pipeline.store.base import Store
         merge = Store.merge_mastery
-        def slow_merge(self, stage, run):
+        def slow_merge(self, run):
             print("merging", flush=True)
             time.sleep(3)
-            return merge(self, stage, run)
+            return merge(self, run)
         Store.merge_mastery = slow_merge
         recompute(URL, as_of=AS_OF, trigger="test")
         """,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.config import DatabaseUrl, resolve_database_url
-from pipeline.store.base import ActiveParams, InitReport, Store
+from pipeline.store.base import WHOLE, ActiveParams, InitReport, Partition, Store
 
 
 def open_store(url: str | DatabaseUrl | None = None, *, wait_for_lock: bool = False) -> Store:
@@ -21,4 +21,4 @@ def open_store(url: str | DatabaseUrl | None = None, *, wait_for_lock: bool = Fa
     return DuckDBStore(parsed, wait_for_lock=wait_for_lock)
 
 
-__all__ = ["ActiveParams", "InitReport", "Store", "open_store"]
+__all__ = ["WHOLE", "ActiveParams", "InitReport", "Partition", "Store", "open_store"]

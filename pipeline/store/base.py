@@ -35,6 +35,26 @@ _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
 @dataclass(frozen=True)
+class Partition:
+    """Users whose stable hash modulo ``count`` is ``index`` (all users when count is 1)."""
+
+    index: int = 0
+    count: int = 1
+
+
+WHOLE = Partition()
+
+
+def scope_params(user_ids: Sequence[str], partition: Partition) -> dict[str, str]:
+    """Bound values of the user scope and partition filters shared by extract and key reads."""
+    return {
+        "user_ids": ",".join(user_ids),
+        "partitions": str(partition.count),
+        "partition": str(partition.index),
+    }
+
+
+@dataclass(frozen=True)
 class InitReport:
     created: tuple[str, ...]
     existing: tuple[str, ...]
@@ -115,17 +135,25 @@ class Store(ABC):
 
     @abstractmethod
     def extract_raw_attempts(
-        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+        self,
+        window_start: datetime,
+        as_of: datetime,
+        user_ids: Sequence[str],
+        partition: Partition = WHOLE,
     ) -> pl.DataFrame:
         """Raw attempts in the window (``pipeline.tags.RAW_ATTEMPT_SCHEMA``), pulled as Arrow."""
 
     def extract_params(
-        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+        self,
+        window_start: datetime,
+        as_of: datetime,
+        user_ids: Sequence[str],
+        partition: Partition = WHOLE,
     ) -> dict[str, Any]:
         return {
             "window_start": window_start.isoformat(),
             "as_of": as_of.isoformat(),
-            "user_ids": ",".join(user_ids),
+            **scope_params(user_ids, partition),
         }
 
     @abstractmethod
@@ -144,10 +172,15 @@ class Store(ABC):
     @abstractmethod
     def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame: ...
 
-    def merge_mastery(self, stage: pl.DataFrame, run: Mapping[str, Any]) -> tuple[int, int]:
-        """Inside the caller's transaction: stage rows in bulk, upsert, refresh stale rows."""
+    def open_stage(self) -> None:
+        """An empty staging table, inside the caller's transaction."""
         self._run_script(statement(self.dialect, "create_mastery_stage"))
+
+    def add_to_stage(self, stage: pl.DataFrame) -> None:
         self.bulk_insert("mastery_stage", stage)
+
+    def merge_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
+        """Upsert the staged rows and refresh the staged stale rows; returns both counts."""
         upserted = self.execute_count("merge_mastery", run)
         stale = self.execute_count("refresh_stale_mastery", run)
         return upserted, stale

@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.config import DatabaseUrl
 from pipeline.errors import ConcurrentRunError, MasteryError
-from pipeline.store.base import Store
+from pipeline.store.base import WHOLE, Partition, Store
 
 _LOCK_POLL_SECONDS = 0.5
 
@@ -79,8 +79,8 @@ class DuckDBStore(Store):
         """DuckDB lets one process open a file for writing: holding the store is the lock."""
         yield
 
-    def merge_mastery(self, stage: pl.DataFrame, run: Mapping[str, Any]) -> tuple[int, int]:
-        counts = super().merge_mastery(stage, run)
+    def merge_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
+        counts = super().merge_mastery(run)
         self._run_script(self.sql("drop_mastery_stage"))
         return counts
 
@@ -99,9 +99,13 @@ class DuckDBStore(Store):
         return {r[0] for r in rows}
 
     def extract_raw_attempts(
-        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+        self,
+        window_start: datetime,
+        as_of: datetime,
+        user_ids: Sequence[str],
+        partition: Partition = WHOLE,
     ) -> pl.DataFrame:
-        params = self.extract_params(window_start, as_of, user_ids)
+        params = self.extract_params(window_start, as_of, user_ids, partition)
         return self.query_frame(self.sql("extract_attempts"), params)
 
     def query_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from pipeline.config import DatabaseUrl
 from pipeline.errors import ConcurrentRunError, MasteryError
-from pipeline.store.base import Store
+from pipeline.store.base import WHOLE, Partition, Store
 
 _COPY_CHUNK_ROWS = 250_000
 _JSONB_VERSION = "\x01"
@@ -121,10 +121,14 @@ class PostgresStore(Store):
         return self._types[table]
 
     def extract_raw_attempts(
-        self, window_start: datetime, as_of: datetime, user_ids: Sequence[str]
+        self,
+        window_start: datetime,
+        as_of: datetime,
+        user_ids: Sequence[str],
+        partition: Partition = WHOLE,
     ) -> pl.DataFrame:
         text, values = self.numbered_sql(
-            "extract_attempts", self.extract_params(window_start, as_of, user_ids)
+            "extract_attempts", self.extract_params(window_start, as_of, user_ids, partition)
         )
         return self.arrow_query(text, values)
 

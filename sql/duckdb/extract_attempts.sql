@@ -1,5 +1,6 @@
 -- Attempts of SPEC §4 in the window and scope, with the version's frozen tags; the snapshot is
 -- sent only when a version field is missing (it is the fallback, and JSON is the costly column).
+-- With :partitions > 1, only the users whose stable hash falls in :partition.
 SELECT
     CAST(s.user_id AS text) AS user_id,
     CAST(a.session_id AS text) AS session_id,
@@ -24,3 +25,5 @@ WHERE s.status IN ('SUBMITTED', 'EXPIRED')
     AND s.submitted_at >= CAST(:window_start AS timestamptz)
     AND s.submitted_at <= CAST(:as_of AS timestamptz)
     AND (CAST(:user_ids AS text) = '' OR list_contains(string_split(:user_ids, ','), CAST(s.user_id AS text)))
+    AND (CAST(:partitions AS INTEGER) = 1
+        OR hash(CAST(s.user_id AS text)) % CAST(:partitions AS INTEGER) = CAST(:partition AS INTEGER))

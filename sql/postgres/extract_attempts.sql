@@ -1,5 +1,6 @@
 -- Attempts of SPEC §4 in the window and scope, with the version's frozen tags; the snapshot is
 -- sent only when a version field is missing (it is the fallback, and JSON is the costly column).
+-- With :partitions > 1, only the users whose stable hash falls in :partition.
 SELECT
     CAST(s.user_id AS text) AS user_id,
     CAST(a.session_id AS text) AS session_id,
@@ -24,3 +25,6 @@ WHERE s.status IN ('SUBMITTED', 'EXPIRED')
     AND s.submitted_at >= CAST(:window_start AS timestamptz)
     AND s.submitted_at <= CAST(:as_of AS timestamptz)
     AND (CAST(:user_ids AS text) = '' OR s.user_id = ANY (CAST(string_to_array(:user_ids, ',') AS uuid[])))
+    AND (CAST(:partitions AS int) = 1
+        OR mod(hashtext(CAST(s.user_id AS text)) & 2147483647, CAST(:partitions AS int))
+            = CAST(:partition AS int))
