@@ -23,7 +23,7 @@ from pipeline.config import DatabaseUrl
 from pipeline.errors import MasteryError
 from pipeline.extract import Scope
 from pipeline.kernel import utc
-from pipeline.load import write_parquet
+from pipeline.load import check_output_path, write_parquet
 from pipeline.params import Params
 from pipeline.store import Store, open_store
 
@@ -60,6 +60,8 @@ def recompute(
         raise MasteryError(f"--partitions must be at least 1, got {partitions}")
     if params is not None and not dry_run:
         raise MasteryError("custom params apply to dry runs only: activate them to run for real")
+    if output:
+        check_output_path(output)
     with open_store(database_url, wait_for_lock=wait) as store:
         store.require_tables(SOURCE_TABLES_READ)
         active = store.active_params()
@@ -75,7 +77,7 @@ def recompute(
         work = Work(scope, moment, used, partitions, StageClock(progress), output)
         if dry_run:
             totals = RunTotals()
-            staged = [part.stage for part in _computed(store, work, totals)]
+            staged = [part.stage for part in _computed(store, work, totals) if output]
             _write_output(staged, output)
             return totals.summary(work.clock) | {"run_id": None, "dry_run": True}
         with store.run_lock(wait=wait):

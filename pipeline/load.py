@@ -6,11 +6,10 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.errors import MasteryError
 from pipeline.extract import Scope
-from pipeline.kernel import OUTPUT_COLUMNS, insufficient_breakdown
+from pipeline.kernel import insufficient_breakdown
 from pipeline.params import Params
-
-STAGE_COLUMNS = (*OUTPUT_COLUMNS, "stale")
 
 
 def stale_rows(
@@ -47,11 +46,14 @@ def stage_frame(
     return pl.concat([computed, stale.select(computed.columns)]).sort("user_id", "theme_id")
 
 
-def write_parquet(stage: pl.DataFrame, path: str | Path) -> None:
-    """The rows a run writes (``stale`` marks refreshed rows), for analysts and what-ifs."""
+def check_output_path(path: str | Path) -> Path:
+    """Refuse a Parquet target in a missing directory before any work starts."""
     target = Path(path)
     if not target.parent.exists():
-        from pipeline.errors import MasteryError
-
         raise MasteryError(f"cannot write {target}: directory {target.parent} does not exist")
-    stage.write_parquet(target)
+    return target
+
+
+def write_parquet(stage: pl.DataFrame, path: str | Path) -> None:
+    """The rows a run writes (``stale`` marks refreshed rows), for analysts and what-ifs."""
+    stage.write_parquet(check_output_path(path))

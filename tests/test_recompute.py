@@ -173,3 +173,9 @@ def test_missing_source_table_is_a_clear_error(initialized_url: str) -> None:
     execute(initialized_url, "DROP TABLE session_answers")
     with pytest.raises(MasteryError, match=r"missing table.*session_answers.*mastery init"):
         recompute(initialized_url, as_of=AS_OF)
+
+
+def test_output_in_a_missing_directory_is_refused_before_the_run(cohort_url: str) -> None:
+    with pytest.raises(MasteryError, match=r"directory .*missing.* does not exist"):
+        recompute(cohort_url, as_of=AS_OF, output="/nonexistent/missing/rows.parquet")
+    assert runs(cohort_url).is_empty()
