@@ -120,7 +120,6 @@ class Store(ABC):
 
     def numbered_sql(self, name: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The statement with ``$1, $2, ...`` placeholders and its values in that order (ADBC)."""
-        text = self.sql(name) if self.param_style == "dollar" else statement(self.dialect, name)
         order: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -128,9 +127,7 @@ class Store(ABC):
                 order.append(match.group(1))
             return f"${order.index(match.group(1)) + 1}"
 
-        text = re.sub(
-            r"\$(\w+)" if self.param_style == "dollar" else _NAMED_PARAM.pattern, number, text
-        )
+        text = _NAMED_PARAM.sub(number, statement(self.dialect, name))
         return text, [params[key] for key in order]
 
     @abstractmethod
