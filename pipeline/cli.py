@@ -14,7 +14,7 @@ from rich.table import Table
 
 from pipeline import admin, job
 from pipeline.batch import STAGES
-from pipeline.cli_report import import_assistments_command, report_app
+from pipeline.cli_report import DatabaseOption, import_assistments_command, report_app
 from pipeline.errors import MasteryError
 from pipeline.params import dumps
 
@@ -30,16 +30,6 @@ app.add_typer(params_app, name="params")
 app.add_typer(report_app, name="report")
 app.command("import-assistments")(import_assistments_command)
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="MASTERY_DATABASE_URL",
-        show_envvar=True,
-        help="postgresql://... or duckdb:///path.duckdb (default duckdb:///mastery.duckdb).",
-        show_default=False,
-    ),
-]
 
 
 @app.command()

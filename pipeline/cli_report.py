@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 report_app = typer.Typer(help="Reports over the stored mastery rows.", no_args_is_help=True)
-DatabaseOption = Annotated[
+DatabaseOption = Annotated[  # shared by every command that opens a store (pipeline.cli too)
     str | None,
     typer.Option(
         "--database-url",

@@ -1,8 +1,9 @@
 """SQL lives in ``sql/`` (installed as ``pipeline.sql``), one file each, loaded by name.
 
 A statement both stores run alike lives once in ``sql/shared/``; the few words Postgres and
-DuckDB spell differently are ``{{tokens}}`` filled in per dialect below (DuckDB has no
-``jsonb``, cannot declare ``ON DELETE CASCADE`` and has no partial indexes). A statement that
+DuckDB spell differently are ``{{tokens}}`` (or ``{{token(column)}}``) filled in per dialect
+below: DuckDB has no ``jsonb``, cannot declare ``ON DELETE CASCADE``, has no partial indexes,
+and spells list membership and hashing its own way. A statement that
 differs in substance has one file per dialect, which wins over the shared one.
 """
 
@@ -26,6 +27,14 @@ DIALECT_TOKENS: dict[StoreDialect, dict[str, str]] = {
         ),
         "create_temp_table": "CREATE TEMP TABLE",
         "on_commit_drop": " ON COMMIT DROP",
+        "user_in_scope": (
+            "(CAST(:user_ids AS text) = '' "
+            "OR {column} = ANY (CAST(string_to_array(:user_ids, ',') AS uuid[])))"
+        ),
+        "user_in_partition": (
+            "(CAST(:partitions AS int) = 1 OR mod(hashtext(CAST({column} AS text)) & 2147483647,"
+            " CAST(:partitions AS int)) = CAST(:partition AS int))"
+        ),
     },
     "duckdb": {
         "json": "JSON",
@@ -33,9 +42,17 @@ DIALECT_TOKENS: dict[StoreDialect, dict[str, str]] = {
         "one_active_params_per_version": "",
         "create_temp_table": "CREATE OR REPLACE TEMP TABLE",
         "on_commit_drop": "",
+        "user_in_scope": (
+            "(CAST(:user_ids AS text) = '' "
+            "OR list_contains(string_split(:user_ids, ','), CAST({column} AS text)))"
+        ),
+        "user_in_partition": (
+            "(CAST(:partitions AS INTEGER) = 1 OR hash(CAST({column} AS text))"
+            " % CAST(:partitions AS INTEGER) = CAST(:partition AS INTEGER))"
+        ),
     },
 }
-_TOKEN = re.compile(r"\{\{(\w+)\}\}")
+_TOKEN = re.compile(r"\{\{(\w+)(?:\(([\w.]+)\))?\}\}")
 
 
 @cache
@@ -51,7 +68,13 @@ def statement(dialect: StoreDialect, name: str) -> str:
         text = load_sql(dialect, name)
     except FileNotFoundError:
         text = load_sql("shared", name)
-    return _TOKEN.sub(lambda match: DIALECT_TOKENS[dialect][match.group(1)], text)
+    return _TOKEN.sub(lambda match: _token(dialect, match.group(1), match.group(2)), text)
+
+
+def _token(dialect: StoreDialect, name: str, column: str | None) -> str:
+    """A dialect's spelling of ``{{name}}``, or of ``{{name(column)}}`` for a column."""
+    spelling = DIALECT_TOKENS[dialect][name]
+    return spelling.replace("{column}", column) if column else spelling
 
 
 def ddl_names() -> list[str]:

@@ -10,16 +10,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-TABLE_ORDER = (
-    "users",
-    "blocks",
-    "themes",
-    "questions",
-    "question_versions",
-    "test_sessions",
-    "session_questions",
-    "session_answers",
-)
+from pipeline.store.base import SOURCE_TABLES
+
+TABLE_ORDER = SOURCE_TABLES  # SPEC §2 order is also the foreign-key-safe load order
 _TS = pl.Datetime("us", "UTC")
 TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "users": pl.Schema(

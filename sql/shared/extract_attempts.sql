@@ -24,6 +24,5 @@ WHERE s.status IN ('SUBMITTED', 'EXPIRED')
     AND s.submitted_at IS NOT NULL
     AND s.submitted_at >= CAST(:window_start AS timestamptz)
     AND s.submitted_at <= CAST(:as_of AS timestamptz)
-    AND (CAST(:user_ids AS text) = '' OR list_contains(string_split(:user_ids, ','), CAST(s.user_id AS text)))
-    AND (CAST(:partitions AS INTEGER) = 1
-        OR hash(CAST(s.user_id AS text)) % CAST(:partitions AS INTEGER) = CAST(:partition AS INTEGER))
+    AND {{user_in_scope(s.user_id)}}
+    AND {{user_in_partition(s.user_id)}}
