@@ -46,14 +46,18 @@ def generate(
     users: Annotated[int, typer.Option(min=1, help="Students to create.")] = 1000,
     themes: Annotated[int, typer.Option(min=1, help="Themes to spread over blocks.")] = 60,
     days: Annotated[int, typer.Option(min=1, help="Days of activity before now.")] = 90,
-    seed: Annotated[int, typer.Option(help="Same seed, same cohort.")] = 7,
+    seed: Annotated[int, typer.Option(help="Same seed and --as-of, same cohort.")] = 7,
+    as_of: Annotated[
+        str | None, typer.Option(help="The cohort's 'now', ISO 8601 (default: now, UTC).")
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Bulk-load a realistic synthetic cohort into the (empty) source tables."""
     from pipeline.generate import CohortSpec, estimate_attempts
     from pipeline.progress import RowProgress
 
-    spec = CohortSpec(users=users, themes=themes, days=days, seed=seed)
+    moment = _parse_as_of(as_of) if as_of else None
+    spec = CohortSpec(users=users, themes=themes, days=days, seed=seed, as_of=moment)
     with RowProgress(total_attempts=estimate_attempts(spec)) as progress:
         loaded = admin.generate_cohort_into(database_url, spec, on_rows=progress.advance)
     out.print(", ".join(f"{table} {rows:,}" for table, rows in loaded.items()))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from tests.cohort import ALICE, AS_OF, load_small_cohort
-from tests.dbutil import mastery_by_key, runs
+from tests.dbutil import mastery_by_key, query, runs
 
 runner = CliRunner()
 
@@ -93,3 +93,29 @@ def test_dry_run_with_output_writes_parquet_only(cohort_url: str, tmp_path: Path
     assert "dry run" in out
     assert target.stat().st_size > 0
     assert runs(cohort_url).is_empty()
+
+
+def test_generate_with_the_same_seed_and_as_of_gives_the_same_cohort(tmp_path: Path) -> None:
+    counts = []
+    for name in ("a", "b"):
+        url = f"duckdb:///{tmp_path / name}.duckdb"
+        mastery("init", url=url)
+        mastery(
+            "generate",
+            "--users",
+            "40",
+            "--themes",
+            "6",
+            "--seed",
+            "3",
+            "--as-of",
+            "2026-11-25T00:00:00Z",
+            url=url,
+        )
+        counts.append(
+            query(
+                url, "SELECT count(*) AS n, max(CAST(id AS text)) AS top FROM session_answers"
+            ).row(0)
+        )
+    assert counts[0] == counts[1]
+    assert counts[0][0] > 0
