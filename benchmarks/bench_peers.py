@@ -1,0 +1,84 @@
+"""The pipeline against its floor and its peers, one cohort, one run (issue 7).
+
+    python -m benchmarks.bench_peers --users 1000      # S (~0.3M attempts)
+    python -m benchmarks.bench_peers --users 10000     # M (~3M attempts)
+
+In a fresh Postgres database: generate the cohort, then (1) ``mastery recompute`` in its own
+process (wall seconds, stage seconds, peak RSS), (2) the I/O floor (attempts COPYed out to
+nowhere, the output rows COPYed into a staging table and merged), (3) the same Mastery v0 as one
+SQL statement inside Postgres, (4) the same recompute a second time (rows already there, so the
+merge updates every row, as nightly runs do), and (5) the same cohort end to end on a DuckDB
+file. Prints one JSON object with every figure and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.peers import io_floor, run_sql_peer
+from pipeline import default_params, init_database
+from pipeline.admin import generate_cohort_into
+from pipeline.generate import CohortSpec
+from tests.harness import fresh_postgres_database
+
+AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def timed_recompute(url: str, partitions: int) -> dict[str, Any]:
+    """``mastery recompute --json`` in a child process: wall seconds, stages, peak RSS."""
+    command = [
+        str(Path(sys.executable).parent / "mastery"), "recompute", "--json", "--trigger", "test",
+        "--as-of", AS_OF.isoformat(), "--partitions", str(partitions), "--database-url", url,
+    ]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    summary = json.loads(done.stdout)
+    return {
+        "wall_s": round(wall, 2),
+        "stages_total_s": round(sum(summary["stage_seconds"].values()), 2),
+        "stage_seconds": summary["stage_seconds"],
+        "rows": summary["records_upserted"],
+        "peak_rss_mb_so_far": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--partitions", type=int, default=1)
+    args = parser.parse_args()
+    spec = CohortSpec(users=args.users, themes=60, days=90, seed=7, as_of=AS_OF)
+    out: dict[str, Any] = {"users": args.users, "partitions": args.partitions}
+    with fresh_postgres_database("mastery_bench") as url:
+        init_database(url)
+        out["attempts"] = generate_cohort_into(url, spec)["session_answers"]
+        out["pipeline_first_run"] = timed_recompute(url, args.partitions)
+        out["io_floor"] = io_floor(url, AS_OF, 90)
+        out["sql_peer_s"] = round(run_sql_peer(url, AS_OF, default_params()), 2)
+        out["pipeline_rerun"] = timed_recompute(url, args.partitions)
+    with tempfile.TemporaryDirectory() as tmp:
+        duck = f"duckdb:///{tmp}/bench.duckdb"
+        init_database(duck)
+        generate_cohort_into(duck, spec)
+        out["duckdb_run"] = timed_recompute(duck, args.partitions)
+    rerun = out["pipeline_rerun"]["stages_total_s"]
+    out["ratios"] = {
+        "pipeline_rerun_over_io_floor": round(rerun / out["io_floor"]["floor"], 2),
+        "sql_peer_over_pipeline_rerun": round(out["sql_peer_s"] / rerun, 2),
+        "attempts_per_s_rerun": round(out["attempts"] / rerun),
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
