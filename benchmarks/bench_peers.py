@@ -7,8 +7,9 @@ In a fresh Postgres database: generate the cohort, then (1) ``mastery recompute`
 process (wall seconds, stage seconds, peak RSS), (2) the I/O floor (attempts COPYed out to
 nowhere, the output rows COPYed into a staging table and merged), (3) the same Mastery v0 as one
 SQL statement inside Postgres, (4) the same recompute a second time (rows already there, so the
-merge updates every row, as nightly runs do), and (5) the same cohort end to end on a DuckDB
-file. Prints one JSON object with every figure and the ratios.
+merge updates every row, as nightly runs do), (5) the per-user ORM peer over ``--sample``
+users (all of S; a sample of M), and (6) the same cohort end to end on a DuckDB file.
+Prints one JSON object with every figure and the ratios.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.peers import io_floor, run_sql_peer
+from benchmarks.per_user_peer import run_per_user_peer
 from pipeline import default_params, init_database
 from pipeline.admin import generate_cohort_into
 from pipeline.generate import CohortSpec
+from pipeline.store import open_store
+from pipeline.store.base import WHOLE, scope_params
 from tests.harness import fresh_postgres_database
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
@@ -52,10 +56,35 @@ def timed_recompute(url: str, partitions: int) -> dict[str, Any]:
     }
 
 
+def per_user(url: str, sample: int) -> dict[str, Any]:
+    """The per-user ORM peer over the first ``sample`` users with rows (all of them on S)."""
+    with open_store(url) as store:
+        active = store.active_params()
+        themes = set(store.fetch_frame("select_themes")["id"].to_list())
+        blocks = set(store.fetch_frame("select_blocks")["id"].to_list())
+        keys = store.fetch_frame("select_scope_keys", scope_params((), WHOLE))
+        run_id = store.fetch_frame("select_recent_runs", {"limit": 1})["id"][0]
+    users = sorted(set(keys["user_id"].to_list()))
+    chosen = users[:sample]
+    run = {
+        "run_id": run_id,
+        "algo_version_id": active.algo_version_id,
+        "params_id": active.params_id,
+    }
+    seconds = run_per_user_peer(url, chosen, AS_OF, run, (themes, blocks))
+    return {
+        "users_scored_in_cohort": len(users),
+        "users_run": len(chosen),
+        "seconds": round(seconds, 2),
+        "seconds_per_user": round(seconds / max(len(chosen), 1), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--sample", type=int, default=1_000, help="users for the per-user peer")
     args = parser.parse_args()
     spec = CohortSpec(users=args.users, themes=60, days=90, seed=7, as_of=AS_OF)
     out: dict[str, Any] = {"users": args.users, "partitions": args.partitions}
@@ -66,15 +95,20 @@ def main() -> None:
         out["io_floor"] = io_floor(url, AS_OF, 90)
         out["sql_peer_s"] = round(run_sql_peer(url, AS_OF, default_params()), 2)
         out["pipeline_rerun"] = timed_recompute(url, args.partitions)
+        out["per_user_peer"] = per_user(url, args.sample)
     with tempfile.TemporaryDirectory() as tmp:
         duck = f"duckdb:///{tmp}/bench.duckdb"
         init_database(duck)
         generate_cohort_into(duck, spec)
         out["duckdb_run"] = timed_recompute(duck, args.partitions)
     rerun = out["pipeline_rerun"]["stages_total_s"]
+    users = out["per_user_peer"]["users_scored_in_cohort"]
     out["ratios"] = {
         "pipeline_rerun_over_io_floor": round(rerun / out["io_floor"]["floor"], 2),
         "sql_peer_over_pipeline_rerun": round(out["sql_peer_s"] / rerun, 2),
+        "per_user_peer_s_per_user_over_pipeline": round(
+            out["per_user_peer"]["seconds_per_user"] / (rerun / users), 1
+        ),
         "attempts_per_s_rerun": round(out["attempts"] / rerun),
     }
     print(json.dumps(out, indent=2))

@@ -31,6 +31,8 @@ def main() -> None:
         attempts = users * ATTEMPTS_PER_USER
         run("benchmarks.bench_kernel", "--attempts", str(attempts), "--users", str(users))
         run("benchmarks.bench_generate", "--users", str(users))
+        sample = users if size.strip().upper() == "S" else 300
+        run("benchmarks.bench_peers", "--users", str(users), "--sample", str(sample))
 
 
 if __name__ == "__main__":
