@@ -132,7 +132,7 @@ def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
     ) as child:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merging"
-        with pytest.raises(ConcurrentRunError, match="use --wait"):
+        with pytest.raises(ConcurrentRunError, match="--wait"):
             recompute(cohort_url, as_of=AS_OF, trigger="test")
         winner = child.stdout.readline().strip()
         assert child.wait(timeout=60) == 0

@@ -127,7 +127,8 @@ def _connect(path: Path, wait_for_lock: bool) -> duckdb.DuckDBPyConnection:
                 holder = re.search(r"PID \d+", message)
                 raise ConcurrentRunError(
                     f"DuckDB file {path} is in use by another process"
-                    f"{f' ({holder.group(0)})' if holder else ''}; use --wait to wait"
+                    f"{f' ({holder.group(0)})' if holder else ''}: try again when it ends"
+                    " (recompute --wait waits for it)"
                 ) from None
             time.sleep(_LOCK_POLL_SECONDS)
         except duckdb.Error as exc:
