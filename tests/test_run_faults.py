@@ -45,16 +45,33 @@ def cohort_url(initialized_url: str) -> str:
     return initialized_url
 
 
-def _child(url: str, body: str) -> subprocess.Popen[str]:
-    """A separate process running a recompute, so the test can kill it or race it."""
+def _slow_merge_child(url: str, *, pause: str, seconds: int) -> subprocess.Popen[str]:
+    """A separate process running a recompute whose merge pauses (before or after merging the
+    staged rows, inside the run's transaction) and says so on stdout ("merging"/"merged"),
+    then prints its run id: the test can kill it there or race it."""
     script = textwrap.dedent(
         f"""
-        import sys, time
+        import time
         from pipeline import recompute
+        from pipeline.store.base import Store
         from tests.cohort import AS_OF
-        URL = {url!r}
+
+        merge = Store.merge_mastery
+
+        def slow_merge(self, run):
+            if {pause!r} == "before":
+                print("merging", flush=True)
+                time.sleep({seconds})
+            counts = merge(self, run)
+            if {pause!r} == "after":
+                print("merged", flush=True)
+                time.sleep({seconds})
+            return counts
+
+        Store.merge_mastery = slow_merge
+        print(recompute({url!r}, as_of=AS_OF, trigger="test")["run_id"], flush=True)
         """
-    ) + textwrap.dedent(body)
+    )
     return subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
@@ -87,20 +104,7 @@ def test_killed_during_upsert_leaves_table_as_before_and_next_run_abandons_it(
 ) -> None:
     first = recompute(cohort_url, as_of=AS_OF, trigger="test")
     before = mastery_rows(cohort_url)
-    with _child(
-        cohort_url,
-        """
-        from pipeline.store.base import Store
-        merge = Store.merge_mastery
-        def slow_merge(self, run):
-            counts = merge(self, run)
-            print("merged", flush=True)
-            time.sleep(60)
-            return counts
-        Store.merge_mastery = slow_merge
-        recompute(URL, as_of=AS_OF, trigger="test")
-        """,
-    ) as child:
+    with _slow_merge_child(cohort_url, pause="after", seconds=60) as child:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merged"
         child.send_signal(signal.SIGKILL)
@@ -117,19 +121,7 @@ def test_killed_during_upsert_leaves_table_as_before_and_next_run_abandons_it(
 
 
 def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
-    with _child(
-        cohort_url,
-        """
-        from pipeline.store.base import Store
-        merge = Store.merge_mastery
-        def slow_merge(self, run):
-            print("merging", flush=True)
-            time.sleep(8)
-            return merge(self, run)
-        Store.merge_mastery = slow_merge
-        print(recompute(URL, as_of=AS_OF, trigger="test")["run_id"], flush=True)
-        """,
-    ) as child:
+    with _slow_merge_child(cohort_url, pause="before", seconds=8) as child:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merging"
         with pytest.raises(ConcurrentRunError, match="--wait"):
@@ -141,19 +133,7 @@ def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
 
 
 def test_wait_runs_after_the_running_recompute(cohort_url: str) -> None:
-    with _child(
-        cohort_url,
-        """
-        from pipeline.store.base import Store
-        merge = Store.merge_mastery
-        def slow_merge(self, run):
-            print("merging", flush=True)
-            time.sleep(3)
-            return merge(self, run)
-        Store.merge_mastery = slow_merge
-        recompute(URL, as_of=AS_OF, trigger="test")
-        """,
-    ) as child:
+    with _slow_merge_child(cohort_url, pause="before", seconds=3) as child:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merging"
         started = time.monotonic()
