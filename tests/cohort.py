@@ -34,10 +34,6 @@ def _id(n: int) -> str:
     return str(uuid.UUID(int=0x10000000_0000_4000_8000_000000000000 + n))
 
 
-def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
 UTC_TS = pl.Datetime("us", "UTC")
 
 
