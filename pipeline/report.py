@@ -321,12 +321,7 @@ def last_run_as_of(database_url: Url = None) -> datetime | None:
 
 def read_frame(store: Store, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
     """A report query as Arrow columns on both back ends (ADBC on Postgres, not Python tuples)."""
-    from pipeline.store.postgres import PostgresStore
-
-    if isinstance(store, PostgresStore):
-        text, values = store.numbered_sql(name, params or {})
-        return store.arrow_query(text, values)
-    return store.fetch_frame(name, params)
+    return store.fetch_arrow(name, params)
 
 
 def parse_threshold(value: Decimal | float | str) -> Decimal:

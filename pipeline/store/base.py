@@ -130,7 +130,6 @@ class Store(ABC):
         text = _NAMED_PARAM.sub(number, statement(self.dialect, name))
         return text, [params[key] for key in order]
 
-    @abstractmethod
     def extract_raw_attempts(
         self,
         window_start: datetime,
@@ -139,6 +138,12 @@ class Store(ABC):
         partition: Partition = WHOLE,
     ) -> pl.DataFrame:
         """Raw attempts in the window (``pipeline.tags.RAW_ATTEMPT_SCHEMA``), pulled as Arrow."""
+        params = self.extract_params(window_start, as_of, user_ids, partition)
+        return self.fetch_arrow("extract_attempts", params)
+
+    def fetch_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """A bulk read as Arrow columns (never Python tuples); stores override the path."""
+        return self.fetch_frame(name, params)
 
     def extract_params(
         self,

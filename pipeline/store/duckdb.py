@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import polars as pl
 
 from pipeline.config import DatabaseUrl
 from pipeline.errors import ConcurrentRunError, MasteryError
-from pipeline.store.base import WHOLE, Partition, Store
+from pipeline.store.base import Store
 
 _LOCK_POLL_SECONDS = 0.5
 
@@ -97,16 +96,6 @@ class DuckDBStore(Store):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
         ).fetchall()
         return {r[0] for r in rows}
-
-    def extract_raw_attempts(
-        self,
-        window_start: datetime,
-        as_of: datetime,
-        user_ids: Sequence[str],
-        partition: Partition = WHOLE,
-    ) -> pl.DataFrame:
-        params = self.extract_params(window_start, as_of, user_ids, partition)
-        return self.query_frame(self.sql("extract_attempts"), params)
 
     def query_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
         relation = self.con.sql(sql, params=dict(params) if params else None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -14,7 +13,7 @@ import pyarrow as pa
 
 from pipeline.config import DatabaseUrl
 from pipeline.errors import ConcurrentRunError, MasteryError
-from pipeline.store.base import WHOLE, Partition, Store
+from pipeline.store.base import Store
 
 _COPY_CHUNK_ROWS = 250_000
 _JSONB_VERSION = "\x01"
@@ -120,16 +119,8 @@ class PostgresStore(Store):
             self._types[table] = {str(name): str(kind) for name, kind in rows}
         return self._types[table]
 
-    def extract_raw_attempts(
-        self,
-        window_start: datetime,
-        as_of: datetime,
-        user_ids: Sequence[str],
-        partition: Partition = WHOLE,
-    ) -> pl.DataFrame:
-        text, values = self.numbered_sql(
-            "extract_attempts", self.extract_params(window_start, as_of, user_ids, partition)
-        )
+    def fetch_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        text, values = self.numbered_sql(name, params or {})
         return self.arrow_query(text, values)
 
     def arrow_query(self, text: str, values: Sequence[Any]) -> pl.DataFrame:
@@ -141,7 +132,7 @@ class PostgresStore(Store):
                 cursor.execute(text, parameters=tuple(values))
                 table = cursor.fetch_arrow_table()
         except adbc.Error as exc:
-            raise MasteryError(f"extract failed: {self.describe(exc)}") from None
+            raise MasteryError(f"read from Postgres failed: {self.describe(exc)}") from None
         return pl.DataFrame(pl.from_arrow(table))
 
     def existing_tables(self) -> set[str]:
