@@ -1,0 +1,1 @@
+"""One-off measurements that informed a design choice; not part of make bench."""
