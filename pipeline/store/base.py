@@ -108,8 +108,8 @@ class Store(ABC):
         """Append and commit on its own (bulk loads of source data); stores may go faster."""
         self.bulk_insert(table, frame)
 
-    @abstractmethod
-    def existing_tables(self) -> set[str]: ...
+    def existing_tables(self) -> set[str]:
+        return {str(row[0]) for row in self.fetch_all("select_tables")}
 
     def sql(self, name: str) -> str:
         """The dialect's own file if it has one, else the shared one, in this driver's style."""
@@ -198,7 +198,8 @@ class Store(ABC):
         return rows[0] if rows else None
 
     def require_tables(self, tables: Sequence[str]) -> None:
-        missing = [t for t in tables if t not in self.existing_tables()]
+        existing = self.existing_tables()
+        missing = [t for t in tables if t not in existing]
         if missing:
             raise MasteryError(
                 f"missing table(s) {', '.join(missing)} in {self.url}: run `mastery init` first"

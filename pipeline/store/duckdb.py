@@ -71,7 +71,9 @@ class DuckDBStore(Store):
         return int(rows[0][0]) if rows else 0
 
     def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame:
-        return self.query_frame(sql, params)
+        """Through Arrow (DuckDB's native result form), never Python tuples."""
+        relation = self.con.sql(sql, params=dict(params) if params else None)
+        return pl.DataFrame(pl.from_arrow(relation.to_arrow_table()))
 
     @contextmanager
     def run_lock(self, *, wait: bool) -> Iterator[None]:
@@ -90,16 +92,6 @@ class DuckDBStore(Store):
             self.con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _bulk_frame")
         finally:
             self.con.unregister("_bulk_frame")
-
-    def existing_tables(self) -> set[str]:
-        rows = self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
-        return {r[0] for r in rows}
-
-    def query_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
-        relation = self.con.sql(sql, params=dict(params) if params else None)
-        return pl.DataFrame(pl.from_arrow(relation.to_arrow_table()))
 
 
 def _connect(path: Path, wait_for_lock: bool) -> duckdb.DuckDBPyConnection:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,9 +72,9 @@ class PostgresStore(Store):
         """A session advisory lock on its own connection, released when the run ends."""
         with psycopg.connect(self.url.libpq_uri, autocommit=True) as lock_conn:
             if wait:
-                lock_conn.execute("SELECT pg_advisory_lock(%s)", (_RUN_LOCK_KEY,))
+                lock_conn.execute(self.sql("wait_run_lock"), {"key": _RUN_LOCK_KEY})
             else:
-                got = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK_KEY,))
+                got = lock_conn.execute(self.sql("try_run_lock"), {"key": _RUN_LOCK_KEY})
                 if not got.fetchone()[0]:  # type: ignore[index]
                     raise ConcurrentRunError(self._running_message())
             yield
@@ -120,13 +120,10 @@ class PostgresStore(Store):
         return self._types[table]
 
     def fetch_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
-        text, values = self.numbered_sql(name, params or {})
-        return self.arrow_query(text, values)
-
-    def arrow_query(self, text: str, values: Sequence[Any]) -> pl.DataFrame:
-        """Run a read query through ADBC so rows arrive as Arrow columns, not Python tuples."""
+        """Through ADBC, so rows arrive as Arrow columns, not Python tuples."""
         import adbc_driver_postgresql.dbapi as adbc
 
+        text, values = self.numbered_sql(name, params or {})
         try:
             with adbc.connect(self.url.libpq_uri) as conn, conn.cursor() as cursor:
                 cursor.execute(text, parameters=tuple(values))
@@ -134,12 +131,6 @@ class PostgresStore(Store):
         except adbc.Error as exc:
             raise MasteryError(f"read from Postgres failed: {self.describe(exc)}") from None
         return pl.DataFrame(pl.from_arrow(table))
-
-    def existing_tables(self) -> set[str]:
-        rows = self.conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        ).fetchall()
-        return {r[0] for r in rows}
 
 
 def _binary_copy_arrow(frame: pl.DataFrame, types: dict[str, str]) -> pa.Table:
