@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,12 +98,10 @@ def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
     runs = store.fetch_frame("select_recent_runs", {"limit": limit})
     if runs.is_empty():
         return runs
-    summaries = [json.loads(s) if s else {} for s in runs["output_summary_json"].to_list()]
+    summary = pl.col("output_summary_json").cast(pl.String)
     return runs.with_columns(
         seconds=(pl.col("completed_at") - pl.col("started_at")).dt.total_milliseconds() / 1000,
-        records_upserted=pl.Series([s.get("records_upserted") for s in summaries], dtype=pl.Int64),
-        users=pl.Series([s.get("users") for s in summaries], dtype=pl.Int64),
-        stage_seconds=pl.Series(
-            [json.dumps(s.get("stage_seconds")) if s else None for s in summaries], dtype=pl.String
-        ),
+        records_upserted=summary.str.json_path_match("$.records_upserted").cast(pl.Int64),
+        users=summary.str.json_path_match("$.users").cast(pl.Int64),
+        stage_seconds=summary.str.json_path_match("$.stage_seconds"),
     ).drop("output_summary_json")
