@@ -13,7 +13,7 @@ from decimal import Decimal
 import polars as pl
 
 from pipeline.identity import identity_plan
-from pipeline.params import Bucket, Params
+from pipeline.params import Bucket, Params, plain_decimal
 
 KEYS = ("user_id", "theme_id")
 SCORE_SCALE = 10_000  # mastery_score, contributions and bucket accuracies: 4 decimals
@@ -275,11 +275,6 @@ def _unit_text(units: int) -> str:
 
 
 _UNIT_TEXTS = pl.Series("unit_text", [_unit_text(u) for u in range(SCORE_SCALE + 1)])
-
-
-def plain_decimal(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text in ("", "-0") else text
 
 
 def difficulty_decimals(params: Params) -> int:

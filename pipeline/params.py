@@ -84,7 +84,7 @@ class Params(BaseModel):
             )
         total = sum((b.weight for b in self.recency_buckets), Decimal(0))
         if total > 1:
-            problems.append(f"recency_buckets: weights sum to {_plain(total)}, must be <= 1")
+            problems.append(f"recency_buckets: weights sum to {plain_decimal(total)}, must be <= 1")
         names = [_difficulty_key(k) for k in self.difficulty_weights]
         if len(set(names)) != len(names):
             problems.append("difficulty_weights: names collide after lower-casing and trimming")
@@ -148,7 +148,7 @@ def dumps(obj: Any, *, sort_keys: bool = False) -> str:
 def _plain_numbers(obj: Any) -> Any:
     """Integral decimals become ints and the rest floats, whose repr is their shortest text."""
     if isinstance(obj, Decimal):
-        text = _plain(obj)
+        text = plain_decimal(obj)
         return int(text) if "." not in text else float(text)
     if isinstance(obj, Mapping):
         return {k: _plain_numbers(v) for k, v in obj.items()}
@@ -157,7 +157,7 @@ def _plain_numbers(obj: Any) -> Any:
     return obj
 
 
-def _plain(value: Decimal) -> str:
+def plain_decimal(value: Decimal) -> str:
     """Shortest plain decimal text: 0.50 -> '0.5', 1.00 -> '1', 1E+1 -> '10'."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
