@@ -11,7 +11,7 @@ import polars as pl
 from pipeline.config import DatabaseUrl
 from pipeline.kernel import ATTEMPT_SCHEMA, utc
 from pipeline.store import WHOLE, Partition, Store, open_store
-from pipeline.tags import RAW_ATTEMPT_SCHEMA, resolve_frozen_tags
+from pipeline.tags import resolve_frozen_tags
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,19 @@ def extract_from_store(
     as_of = utc(as_of)
     start = as_of - timedelta(days=lookback_days)
     raw = store.extract_raw_attempts(start, as_of, scope.user_ids, partition)
-    raw = raw.cast({n: t for n, t in RAW_ATTEMPT_SCHEMA.items() if n in raw.columns})
-    counts = {
-        "attempt_rows": raw.height,
-        "sessions": raw.select(pl.col("session_id").n_unique()).item(),
-        "users": raw.select(pl.col("user_id").n_unique()).item(),
-        "snapshots_consulted": raw.select(pl.col("snapshot_json").is_not_null().sum()).item(),
-    }
+    counts = raw.select(
+        attempt_rows=pl.len(),
+        sessions=pl.col("session_id").n_unique(),
+        users=pl.col("user_id").n_unique(),
+        snapshots_consulted=pl.col("snapshot_json").is_not_null().sum(),
+    ).row(0, named=True)
     resolved = resolve_frozen_tags(raw)
     if scope.theme_ids:
         resolved = resolved.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
     attempts = resolved.collect()
     return Extracted(
         attempts=attempts.select(*ATTEMPT_SCHEMA.names(), "snapshot_malformed"),
-        source_counts=counts,
+        source_counts={name: int(count) for name, count in counts.items()},
         malformed_snapshots=int(attempts.select(pl.col("snapshot_malformed").sum()).item()),
     )
 
