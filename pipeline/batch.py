@@ -7,16 +7,17 @@ the same whatever N is. ``RunTotals`` adds the partitions' counts up into the ru
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
-from pipeline.extract import Scope, extract_from_store
+from pipeline.extract import Extracted, Scope, extract_from_store
 from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
 from pipeline.load import stage_frame
 from pipeline.params import Params
@@ -47,11 +48,91 @@ class StageClock:
 
 
 @dataclass(frozen=True)
+class Lookups:
+    """The small tables a partition's compute reads beside its attempts."""
+
+    themes: pl.DataFrame
+    blocks: pl.DataFrame
+
+    @classmethod
+    def read(cls, store: Store) -> Lookups:
+        return cls(store.fetch_frame("select_themes"), store.fetch_frame("select_blocks"))
+
+
+@dataclass(frozen=True)
+class PartitionCounts:
+    """One partition's share of the run summary, plain JSON so Spark workers can return it."""
+
+    rows: int
+    stale: int
+    insufficient: int
+    users: int
+    themes: list[int]
+    data_quality: dict[str, int]
+    source_counts: dict[str, int]
+    theme_blocks: list[list[int]]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PartitionCounts:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
 class PartitionResult:
     stage: pl.DataFrame
     result: CohortResult
     source_counts: dict[str, int]
     malformed_snapshots: int
+
+    def counts(self) -> PartitionCounts:
+        stale = self.stage.filter(pl.col("stale")).height
+        insufficient = self.result.rows.filter(
+            pl.col("breakdown_json").str.starts_with('{"reason"')
+        )
+        pairs = self.result.theme_blocks.select("theme_id", "block_id").sort("theme_id", "block_id")
+        return PartitionCounts(
+            rows=self.stage.height - stale,
+            stale=stale,
+            insufficient=insufficient.height,
+            users=self.stage.select(pl.col("user_id").n_unique()).item(),
+            themes=sorted(self.stage["theme_id"].unique().to_list()),
+            data_quality={
+                **self.result.data_quality,
+                "malformed_snapshots": self.malformed_snapshots,
+            },
+            source_counts=dict(self.source_counts),
+            theme_blocks=[list(pair) for pair in pairs.iter_rows()],
+        )
+
+
+def compute_partition(
+    extracted: Extracted,
+    existing: pl.DataFrame,
+    lookups: Lookups,
+    *,
+    scope: Scope,
+    as_of: datetime,
+    params: Params,
+    clock: StageClock | None = None,
+    label: str = "",
+) -> PartitionResult:
+    """Validate → compute → validate one partition's attempts; the same on a laptop or Spark."""
+    from pipeline.validate import validate_attempts, validate_mastery
+
+    clock = clock or StageClock()
+    with clock.stage("validate_input", label):
+        attempts = validate_attempts(extracted.attempts)
+    with clock.stage("compute", label):
+        result = compute_cohort(
+            attempts.lazy(), params, as_of, lookups.themes.lazy(), lookups.blocks.lazy()
+        )
+        stage = stage_frame(result.rows, existing, scope, params)
+    with clock.stage("validate_output", label):
+        validate_mastery(result.rows)
+    return PartitionResult(stage, result, extracted.source_counts, extracted.malformed_snapshots)
 
 
 def computed_partitions(
@@ -64,24 +145,23 @@ def computed_partitions(
     clock: StageClock,
 ) -> Iterator[PartitionResult]:
     """Each partition's rows to stage (computed plus stale), one partition at a time."""
-    from pipeline.validate import validate_attempts, validate_mastery
-
-    themes = store.fetch_frame("select_themes").lazy()
-    blocks = store.fetch_frame("select_blocks").lazy()
+    lookups = Lookups.read(store)
     for index in range(partitions):
         part = Partition(index, partitions)
         label = f"{index + 1}/{partitions}" if partitions > 1 else ""
         with clock.stage("extract", label):
             extracted = extract_from_store(store, scope, as_of, params.lookback_days, part)
             existing = store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, part))
-        with clock.stage("validate_input", label):
-            attempts = validate_attempts(extracted.attempts)
-        with clock.stage("compute", label):
-            result = compute_cohort(attempts.lazy(), params, as_of, themes, blocks)
-            stage = stage_frame(result.rows, existing, scope, params)
-        with clock.stage("validate_output", label):
-            validate_mastery(result.rows)
-        yield PartitionResult(stage, result, extracted.source_counts, extracted.malformed_snapshots)
+        yield compute_partition(
+            extracted,
+            existing,
+            lookups,
+            scope=scope,
+            as_of=as_of,
+            params=params,
+            clock=clock,
+            label=label,
+        )
 
 
 @dataclass
@@ -95,30 +175,29 @@ class RunTotals:
     themes: set[int] = field(default_factory=set)
     data_quality: dict[str, int] = field(default_factory=dict)
     source_counts: dict[str, int] = field(default_factory=dict)
-    theme_blocks: list[pl.DataFrame] = field(default_factory=list)
+    theme_blocks: set[tuple[int, int]] = field(default_factory=set)
 
-    def add(self, part: PartitionResult) -> None:
-        stale = part.stage.filter(pl.col("stale")).height
-        self.records_upserted += part.stage.height - stale
-        self.stale_rows_refreshed += stale
-        self.insufficient_rows += part.result.rows.filter(
-            pl.col("breakdown_json").str.starts_with('{"reason"')
-        ).height
-        self.users += part.stage.select(pl.col("user_id").n_unique()).item()
-        self.themes.update(part.stage["theme_id"].unique().to_list())
-        quality = {**part.result.data_quality, "malformed_snapshots": part.malformed_snapshots}
-        for key, count in quality.items():
+    def add(self, counts: PartitionCounts) -> None:
+        self.records_upserted += counts.rows
+        self.stale_rows_refreshed += counts.stale
+        self.insufficient_rows += counts.insufficient
+        self.users += counts.users
+        self.themes.update(counts.themes)
+        for key, count in counts.data_quality.items():
             self.data_quality[key] = self.data_quality.get(key, 0) + count
-        for key, count in part.source_counts.items():
+        for key, count in counts.source_counts.items():
             self.source_counts[key] = self.source_counts.get(key, 0) + count
-        self.theme_blocks.append(part.result.theme_blocks)
+        self.theme_blocks.update((theme, block) for theme, block in counts.theme_blocks)
 
     def summary(self, clock: StageClock) -> dict[str, Any]:
         quality = dict(self.data_quality)
-        if self.theme_blocks:
-            quality["themes_under_two_blocks"] = themes_under_two_blocks(
-                pl.concat(self.theme_blocks)
+        if self.data_quality:
+            pairs = pl.DataFrame(
+                sorted(self.theme_blocks),
+                schema={"theme_id": pl.Int32, "block_id": pl.Int32},
+                orient="row",
             )
+            quality["themes_under_two_blocks"] = themes_under_two_blocks(pairs)
         return {
             "themes_computed": len(self.themes),
             "records_upserted": self.records_upserted,

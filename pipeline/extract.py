@@ -42,7 +42,16 @@ def extract_from_store(
     """Window, user scope and partition run in the database; tags resolve in Polars."""
     as_of = utc(as_of)
     start = as_of - timedelta(days=lookback_days)
-    raw = store.extract_raw_attempts(start, as_of, scope.user_ids, partition)
+    return resolve_extracted(
+        store.extract_raw_attempts(start, as_of, scope.user_ids, partition), scope
+    )
+
+
+def resolve_extracted(raw: pl.DataFrame, scope: Scope) -> Extracted:
+    """Raw attempts (as extracted, or as exported to Parquet) to the kernel's input and counts.
+
+    Pure, so a Spark worker resolves an exported bucket exactly as a local run does.
+    """
     counts = raw.select(
         attempt_rows=pl.len(),
         sessions=pl.col("session_id").n_unique(),

@@ -144,7 +144,7 @@ def _computed(store: Store, work: Work, totals: RunTotals) -> Iterator[Partition
         partitions=work.partitions,
         clock=work.clock,
     ):
-        totals.add(part)
+        totals.add(part.counts())
         yield part
 
 
