@@ -25,7 +25,7 @@ from pipeline.store import Partition, Store
 from pipeline.store.base import scope_params
 
 Progress = Callable[[str], None]
-STAGES = ("extract", "validate_input", "compute", "validate_output", "load")
+STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
 
 
 class StageClock:
@@ -73,7 +73,7 @@ class PartitionCounts:
     theme_blocks: list[list[int]]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> PartitionCounts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,20 @@ from pipeline.batch import STAGES
 from pipeline.cli_report import DatabaseOption, import_assistments_command, report_app
 from pipeline.errors import MasteryError
 from pipeline.params import dumps
+
+
+class Engine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+
+
+class ExportPartitioning(StrEnum):
+    user_bucket = "user_bucket"
+
 
 app = typer.Typer(
     help="Mastery v0 pipeline: compute per-student, per-theme mastery in bulk.",
@@ -80,14 +95,36 @@ def recompute(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     partitions: Annotated[
-        int, typer.Option(min=1, help="Split users into N hash partitions to bound memory.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split users into N hash partitions to bound memory "
+            "(default 1; with --engine spark, the user buckets, default 8).",
+        ),
+    ] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="polars: this process; spark: Spark workers, same kernel.")
+    ] = Engine.polars,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="Spark master URL (default: spark-submit's, else local[*])."),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(help="A Spark setting KEY=VALUE, as spark-submit --conf (repeatable)."),
+    ] = None,
+    spark_work_dir: Annotated[
+        str | None,
+        typer.Option(help="Folder for Spark's input and output; shared storage on a cluster."),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute mastery for everyone (or a scope) under one logged run."""
     from pipeline.progress import StageProgress
+    from pipeline.spark import SparkOptions
 
     moment = _parse_as_of(as_of) if as_of else None
+    spark = SparkOptions(spark_master, _settings(spark_conf or []), spark_work_dir)
     with StageProgress(enabled=not as_json) as progress:
         summary = job.recompute(
             database_url,
@@ -100,11 +137,53 @@ def recompute(
             wait=wait,
             partitions=partitions,
             progress=progress.stage,
+            engine=engine.value,
+            spark=spark,
         )
     if as_json:
         out.print(dumps(summary), markup=False)
         return
     _print_summary(summary)
+
+
+@app.command("export-attempts")
+def export_attempts(
+    output: Annotated[Path, typer.Option(help="An empty or new folder to write into.")],
+    file_format: Annotated[
+        ExportFormat, typer.Option("--format", help="File format of the export.")
+    ] = ExportFormat.parquet,
+    partition_by: Annotated[
+        ExportPartitioning,
+        typer.Option(help="Hive-style folders per user bucket (user_bucket=K/)."),
+    ] = ExportPartitioning.user_bucket,
+    buckets: Annotated[int, typer.Option(min=1, help="How many user buckets.")] = 16,
+    as_of: Annotated[str | None, typer.Option(help="ISO 8601 instant (default now, UTC).")] = None,
+    lookback_days: Annotated[
+        int | None, typer.Option(min=1, help="Window length (default: the active params').")
+    ] = None,
+    user: Annotated[list[str] | None, typer.Option(help="Only this user (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Land the window's raw attempts as Parquet by user bucket, for a lake or for Spark."""
+    from pipeline.export import export_attempts as export
+
+    report = export(
+        database_url,
+        output=output,
+        as_of=_parse_as_of(as_of) if as_of else None,
+        lookback_days=lookback_days,
+        buckets=buckets,
+        user_ids=user or (),
+    )
+    if as_json:
+        out.print(dumps(report.as_json()), markup=False)
+        return
+    out.print(
+        f"exported {report.attempt_rows:,} attempts in {report.buckets} "
+        f"{file_format.value} buckets ({partition_by.value}=K/) to {report.directory} "
+        f"in {report.seconds:.1f} s"
+    )
 
 
 @app.command()
@@ -159,6 +238,16 @@ def params_activate(
     """Store a params file (if new) and make it the one active row."""
     params_id = admin.activate_params(database_url, file)
     out.print(f"active params {params_id}")
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise MasteryError(f"--spark-conf {pair!r} is not KEY=VALUE")
+        settings[key.strip()] = value.strip()
+    return settings
 
 
 def _stage_rank(stage: str) -> int:

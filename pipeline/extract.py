@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from pipeline.config import DatabaseUrl
+from pipeline.errors import MasteryError
 from pipeline.kernel import ATTEMPT_SCHEMA, utc
 from pipeline.store import WHOLE, Partition, Store, open_store
 from pipeline.tags import resolve_frozen_tags
@@ -20,6 +22,11 @@ class Scope:
 
     user_ids: tuple[str, ...] = ()
     theme_ids: tuple[int, ...] = ()
+
+    @classmethod
+    def checked(cls, user_ids: Sequence[str] = (), theme_ids: Sequence[int] = ()) -> Scope:
+        """A scope from command-line values: uuids normalised, themes deduplicated and sorted."""
+        return cls(tuple(_checked_user(u) for u in user_ids), tuple(sorted(set(theme_ids))))
 
     def as_json(self) -> dict[str, object]:
         return {"users": list(self.user_ids) or "all", "themes": list(self.theme_ids) or "all"}
@@ -67,6 +74,13 @@ def resolve_extracted(raw: pl.DataFrame, scope: Scope) -> Extracted:
         source_counts={name: int(count) for name, count in counts.items()},
         malformed_snapshots=int(attempts.select(pl.col("snapshot_malformed").sum()).item()),
     )
+
+
+def _checked_user(user_id: str) -> str:
+    try:
+        return str(uuid.UUID(user_id))
+    except ValueError:
+        raise MasteryError(f"malformed --user {user_id!r}: expected a UUID") from None
 
 
 def extract_attempts(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +13,7 @@ import polars as pl
 
 from pipeline import ledger
 from pipeline.batch import (
-    PartitionResult,
+    Lookups,
     Progress,
     RunTotals,
     StageClock,
@@ -21,11 +21,25 @@ from pipeline.batch import (
 )
 from pipeline.config import DatabaseUrl
 from pipeline.errors import MasteryError
+from pipeline.export import export_from_store
 from pipeline.extract import Scope
 from pipeline.kernel import utc
-from pipeline.load import check_output_path, write_parquet
+from pipeline.load import STAGE_SCHEMA, check_output_path, write_parquet
 from pipeline.params import Params
+from pipeline.spark import (
+    BucketCompute,
+    SparkOptions,
+    empty_partition_counts,
+    read_buckets,
+    require_java,
+    require_pyspark,
+    run_buckets,
+    spark_session,
+)
 from pipeline.store import Store, open_store
+
+ENGINES = ("polars", "spark")
+DEFAULT_SPARK_BUCKETS = 8
 
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")
 
@@ -41,8 +55,10 @@ def recompute(
     trigger: str = "api",
     wait: bool = False,
     params: Params | None = None,
-    partitions: int = 1,
+    partitions: int | None = None,
     progress: Progress | None = None,
+    engine: str = "polars",
+    spark: SparkOptions | None = None,
 ) -> dict[str, Any]:
     """Recompute mastery for a scope; returns the run summary (plus ``run_id``).
 
@@ -50,12 +66,20 @@ def recompute(
     rows that would be upserted to Parquet. ``params`` overrides the active params only in a
     dry run (a what-if); a real run always uses the database's active params. ``partitions``
     splits users by a stable hash so that one partition's attempts are in memory at a time;
-    the rows and the summary do not depend on it.
+    the rows and the summary do not depend on it. ``engine="spark"`` computes the partitions
+    (user buckets, 8 unless given) on Spark workers with the same code (:mod:`pipeline.spark`).
     """
     moment = utc(as_of) if as_of else datetime.now(UTC)
-    scope = Scope(tuple(_checked_user(u) for u in user_ids), tuple(sorted(set(theme_ids))))
+    scope = Scope.checked(user_ids, theme_ids)
     if trigger not in ledger.TRIGGERS:
         raise MasteryError(f"unknown trigger {trigger!r}: use one of {', '.join(ledger.TRIGGERS)}")
+    if engine not in ENGINES:
+        raise MasteryError(f"unknown --engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "spark":
+        require_pyspark()
+        require_java()
+    if partitions is None:
+        partitions = DEFAULT_SPARK_BUCKETS if engine == "spark" else 1
     if partitions < 1:
         raise MasteryError(f"--partitions must be at least 1, got {partitions}")
     if params is not None and not dry_run:
@@ -73,11 +97,12 @@ def recompute(
             "params_checksum": used.checksum(),
             "lookback_days": used.lookback_days,
             "partitions": partitions,
+            "engine": engine,
         }
-        work = Work(scope, moment, used, partitions, StageClock(progress), output)
+        work = Work(scope, moment, used, partitions, StageClock(progress), output, engine, spark)
         if dry_run:
             totals = RunTotals()
-            staged = [part.stage for part in _computed(store, work, totals) if output]
+            staged = [stage for stage in _computed(store, work, totals) if output]
             _write_output(staged, output)
             return totals.summary(work.clock) | {"run_id": None, "dry_run": True}
         with store.run_lock(wait=wait):
@@ -110,6 +135,8 @@ class Work:
     partitions: int
     clock: StageClock
     output: str | Path | None
+    engine: str = "polars"
+    spark: SparkOptions | None = None
 
 
 def _run(
@@ -120,11 +147,11 @@ def _run(
     with store.transaction():
         store.open_stage()
         staged = []
-        for part in _computed(store, work, totals):
+        for stage in _computed(store, work, totals):
             with work.clock.stage("load"):
-                store.add_to_stage(part.stage)
+                store.add_to_stage(stage)
             if work.output:
-                staged.append(part.stage)
+                staged.append(stage)
         _write_output(staged, work.output)
         with work.clock.stage("load"):
             upserted, stale = store.merge_mastery(run.merge_params(datetime.now(UTC)))
@@ -135,7 +162,11 @@ def _run(
     return summary | {"run_id": run.run_id}
 
 
-def _computed(store: Store, work: Work, totals: RunTotals) -> Iterator[PartitionResult]:
+def _computed(store: Store, work: Work, totals: RunTotals) -> Iterator[pl.DataFrame]:
+    """Each partition's rows to stage, whichever engine computes them; counts go to totals."""
+    if work.engine == "spark":
+        yield from _computed_on_spark(store, work, totals)
+        return
     for part in computed_partitions(
         store,
         scope=work.scope,
@@ -145,19 +176,39 @@ def _computed(store: Store, work: Work, totals: RunTotals) -> Iterator[Partition
         clock=work.clock,
     ):
         totals.add(part.counts())
-        yield part
+        yield part.stage
+
+
+def _computed_on_spark(store: Store, work: Work, totals: RunTotals) -> Iterator[pl.DataFrame]:
+    options = work.spark or SparkOptions()
+    compute = BucketCompute(Lookups.read(store), work.scope, work.as_of, work.params)
+    totals.add(empty_partition_counts(compute))
+    with (
+        spark_session(options.master, options.conf, options.work_dir) as session,
+        tempfile.TemporaryDirectory(prefix="mastery-spark-", dir=options.work_dir) as folder,
+    ):
+        root = Path(folder)
+        with work.clock.stage("extract", f"export {work.partitions} buckets"):
+            export_from_store(
+                store,
+                root / "input",
+                scope=work.scope,
+                as_of=work.as_of,
+                lookback_days=work.params.lookback_days,
+                buckets=work.partitions,
+                with_existing=True,
+            )
+        with work.clock.stage("spark", f"{work.partitions} buckets"):
+            run_buckets(session, root / "input", root / "output", work.partitions, compute)
+        for stage, counts in read_buckets(root / "output"):
+            totals.add(counts)
+            yield stage
 
 
 def _write_output(staged: list[pl.DataFrame], output: str | Path | None) -> None:
     if output:
-        write_parquet(pl.concat(staged) if staged else pl.DataFrame(), output)
-
-
-def _checked_user(user_id: str) -> str:
-    try:
-        return str(uuid.UUID(user_id))
-    except ValueError:
-        raise MasteryError(f"malformed --user {user_id!r}: expected a UUID") from None
+        rows = pl.concat(staged) if staged else pl.DataFrame(schema=STAGE_SCHEMA)
+        write_parquet(rows.sort("user_id", "theme_id"), output)
 
 
 def _check_themes(store: Store, scope: Scope) -> None:

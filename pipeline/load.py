@@ -11,6 +11,23 @@ from pipeline.extract import Scope
 from pipeline.kernel import insufficient_breakdown
 from pipeline.params import Params
 
+STAGE_SCHEMA = pl.Schema(
+    {  # type: ignore[arg-type]
+        "user_id": pl.String,
+        "theme_id": pl.Int32,
+        "year": pl.Int32,
+        "block_id": pl.Int32,
+        "attempts_total": pl.Int32,
+        "correct_total": pl.Int32,
+        "accuracy_pct": pl.Decimal(5, 2),
+        "mastery_score": pl.Decimal(6, 4),
+        "last_attempt_at": pl.Datetime("us", "UTC"),
+        "breakdown_json": pl.String,
+        "stale": pl.Boolean,
+    }
+)
+"""What a run stages and merges: the output table's computed columns plus the stale flag."""
+
 
 def stale_rows(
     rows: pl.DataFrame, existing: pl.DataFrame, scope: Scope, params: Params
