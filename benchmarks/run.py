@@ -1,7 +1,7 @@
 """``make bench``: every benchmark at the chosen cohort sizes, one JSON line per measurement.
 
     python -m benchmarks.run --sizes S,M        # make bench
-    python -m benchmarks.run --sizes S,M,L      # make bench-large (L: ~30M attempts, ~30 min)
+    python -m benchmarks.run --sizes S,M,L      # make bench-large (L: ~30M attempts, ~1 h)
 
 Sizes follow the issue tracker: S = 1k students, M = 10k, L = 100k (60 themes, 90 days).
 Copy the figures into benchmarks/RESULTS.md with the machine and date.
@@ -33,6 +33,16 @@ def main() -> None:
         run("benchmarks.bench_generate", "--users", str(users))
         sample = users if size.strip().upper() == "S" else 300
         run("benchmarks.bench_peers", "--users", str(users), "--sample", str(sample))
+        buckets = "10" if size.strip().upper() == "L" else "4"
+        run(
+            "benchmarks.bench_engines",
+            "--users",
+            str(users),
+            "--partitions",
+            buckets,
+            "--buckets",
+            buckets,
+        )
 
 
 if __name__ == "__main__":

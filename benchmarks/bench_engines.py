@@ -1,0 +1,141 @@
+"""One cohort recomputed three ways: in one pass, in hash partitions, and on Spark (issue 8).
+
+    python -m benchmarks.bench_engines --users 10000                 # M (~3M attempts)
+    python -m benchmarks.bench_engines --users 100000 --partitions 10 --buckets 10   # L
+
+In a fresh Postgres database (or ``--database-url`` of a generated one): generate the cohort,
+one warm-up run (so every measured run updates rows, as nightly runs do), then each of
+``mastery recompute`` (plain), ``--partitions P`` and ``--engine spark --partitions B
+--spark-master local[2]``, each in its own process, each ``--repeat`` times in turn. For each:
+wall seconds, stage seconds, the driver's peak RSS (the ``mastery`` process alone) and the
+peak RSS of its whole process tree (Spark's JVM and Python workers included), sampled every
+0.2 s. Prints one JSON object; the ratios are against the plain run of the same round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from pipeline import init_database
+from pipeline.admin import generate_cohort_into
+from pipeline.generate import CohortSpec
+from tests.harness import fresh_postgres_database
+
+AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
+MASTERY = str(Path(sys.executable).parent / "mastery")
+
+
+class PeakRss:
+    """Peak resident memory of one process and of its whole tree, sampled in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.driver = 0
+        self.tree = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                driver = self.root.memory_info().rss
+                tree = driver + sum(_rss(child) for child in self.root.children(recursive=True))
+            except psutil.Error:
+                break
+            self.driver = max(self.driver, driver)
+            self.tree = max(self.tree, tree)
+            self._stop.wait(0.2)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def recompute(url: str, *options: str) -> dict[str, Any]:
+    command = [MASTERY, "recompute", "--json", "--trigger", "test", "--as-of", AS_OF.isoformat()]
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [*command, *options, "--database-url", url], stdout=subprocess.PIPE, text=True
+    )
+    peak = PeakRss(child.pid)
+    stdout, _ = child.communicate()
+    peak.stop()
+    wall = time.perf_counter() - start
+    if child.returncode:
+        raise SystemExit(f"recompute {' '.join(options)} failed with {child.returncode}")
+    summary = json.loads(stdout)
+    return {
+        "options": " ".join(options) or "(plain)",
+        "wall_s": round(wall, 2),
+        "stage_seconds": summary["stage_seconds"],
+        "rows": summary["records_upserted"],
+        "driver_peak_rss_mb": round(peak.driver / 2**20),
+        "tree_peak_rss_mb": round(peak.tree / 2**20),
+    }
+
+
+@contextmanager
+def cohort(users: int, url: str | None) -> Iterator[tuple[str, int | None]]:
+    if url:
+        yield url, None
+        return
+    with fresh_postgres_database("mastery_bench") as fresh:
+        init_database(fresh)
+        spec = CohortSpec(users=users, themes=60, days=90, seed=7, as_of=AS_OF)
+        yield fresh, generate_cohort_into(fresh, spec)["session_answers"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--buckets", type=int, default=4, help="Spark user buckets")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--database-url", help="a generated cohort to reuse (not dropped)")
+    args = parser.parse_args()
+    variants = {
+        "plain": (),
+        "partitioned": ("--partitions", str(args.partitions)),
+        "spark_local": (
+            *("--engine", "spark", "--spark-master", "local[2]"),
+            *("--partitions", str(args.buckets)),
+        ),
+    }
+    out: dict[str, Any] = {"users": args.users, "machine": "python-svc, 2 cores, 24 GiB"}
+    with cohort(args.users, args.database_url) as (url, attempts):
+        out["attempts"] = attempts
+        out["warm_up"] = recompute(url)
+        out["rounds"] = []
+        for _ in range(args.repeat):
+            measured = {name: recompute(url, *options) for name, options in variants.items()}
+            plain = measured["plain"]["wall_s"]
+            measured["wall_over_plain"] = {
+                name: round(measured[name]["wall_s"] / plain, 2) for name in variants
+            }
+            out["rounds"].append(measured)
+            print(json.dumps(measured), file=sys.stderr, flush=True)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
