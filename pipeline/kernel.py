@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipeline.identity import identity_plan
+from pipeline.identity import IdentityPlan, identity_plan
 from pipeline.params import Bucket, Params, plain_decimal
 
 KEYS = ("user_id", "theme_id")
@@ -83,46 +83,375 @@ def compute_cohort(
     themes: pl.LazyFrame | None = None,
     blocks: pl.LazyFrame | None = None,
 ) -> CohortResult:
-    """Score resolved attempts; ``themes``/``blocks`` (when given) drop rows with dangling tags."""
+    """Score resolved attempts; ``themes``/``blocks`` (when given) drop rows with dangling tags.
+
+    ``user_id`` may arrive as String, Categorical or Enum; the group-by runs on its integer code
+    and the strings come back only for the output rows.
+    """
     as_of = utc(as_of)
-    windowed = (
-        attempts.select(pl.col(name).cast(dtype) for name, dtype in ATTEMPT_SCHEMA.items())
-        .filter(in_lookback_window(params, as_of))
-        .with_columns(difficulty=normalized_difficulty())
-    )
+    source, users = typed_source(attempts)
+    windowed = source.filter(in_lookback_window(params, as_of))
     kept = windowed.filter(pl.col("theme_id").is_not_null() & ~answered_after(as_of))
+    survey = survey_attempts(windowed, kept, params, as_of)
     lookback = timedelta(days=params.lookback_days)
     identity = identity_plan(kept, as_of - lookback, lookback)
-    groups = (
-        kept.with_columns(
-            correct=pl.col("is_correct").fill_null(False).cast(pl.Int64),
-            bucket_code=bucket_code(params, as_of),
-            difficulty_weight=difficulty_weight(params),
-            **identity.per_row,
-        )
-        .group_by(KEYS)
-        .agg(*group_aggregates(params), *identity.aggregates)
-        .with_columns(**identity.decoded)
-    )
-    tagged = with_known_tags(groups, themes, blocks)
+    layout = CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
+    groups = group_attempts(kept, params, as_of, identity=identity, users=users, layout=layout)
+    if layout.may_overflow and _max(groups["attempts_total"]) >= layout.limit:
+        layout = CounterLayout.exact(survey.kept_rows, len(params.recency_buckets))
+        groups = group_attempts(kept, params, as_of, identity=identity, users=users, layout=layout)
+    tagged = with_known_tags(groups.lazy(), themes, blocks).collect()
+    row_counts = tagged_counts(tagged)
     known = tagged.filter(
         pl.col("block_id").is_not_null() & pl.col("theme_known") & pl.col("block_known")
-    ).with_columns(pl.col("year").fill_null(1))
-    rows_lf = known.with_columns(**scored_columns(params)).select(OUTPUT_COLUMNS).sort(KEYS)
-    counts_lf = data_quality_counts(windowed, kept, tagged, params=params, as_of=as_of)
-    theme_blocks_lf = (
-        kept.filter(pl.col("block_id").is_not_null()).select("theme_id", "block_id").unique()
     )
-    rows, counts, theme_blocks = pl.collect_all(
-        [rows_lf, counts_lf, theme_blocks_lf], engine="in-memory"
-    )
-    quality = {k: int(v) for k, v in counts.row(0, named=True).items()}
-    quality["themes_under_two_blocks"] = themes_under_two_blocks(theme_blocks)
+    rows = output_rows(in_output_order(known, users), params)
+    quality = {**survey.counts, **row_counts}
+    quality["themes_under_two_blocks"] = themes_under_two_blocks(survey.theme_blocks)
     return CohortResult(
         rows=rows,
         data_quality={k: quality[k] for k in DATA_QUALITY_KEYS},
-        theme_blocks=theme_blocks,
+        theme_blocks=survey.theme_blocks,
     )
+
+
+GROUP_KEY = "group_key"
+THEME_OFFSET = 2**31  # theme_id (Int32) + 2**31 fits the key's low 32 bits, in theme order
+LOW_32 = 2**32
+
+
+@dataclass(frozen=True)
+class Users:
+    """How ``user_id`` becomes a UInt32 code: its own categorical, or the input's."""
+
+    dtype: pl.DataType
+    keepalive: pl.Series  # a Categories mapping lives only while some data uses it
+
+    def code(self) -> pl.Expr:
+        return pl.col("user_id").cast(self.dtype).to_physical()
+
+    def names(self, codes: pl.Series) -> pl.Series:
+        return codes.cat.to(self.dtype).cast(pl.String)
+
+
+def typed_source(attempts: pl.LazyFrame) -> tuple[pl.LazyFrame, Users]:
+    """The kernel's columns in the kernel's dtypes; a categorical ``user_id`` is kept as is."""
+    user_dtype = attempts.collect_schema().get("user_id")
+    if not isinstance(user_dtype, pl.Categorical | pl.Enum):
+        user_dtype = pl.Categorical(pl.Categories.random())
+    columns = [
+        pl.col(name) if name == "user_id" else pl.col(name).cast(dtype)
+        for name, dtype in ATTEMPT_SCHEMA.items()
+        if name != "session_id"
+    ]
+    users = Users(user_dtype, pl.Series("keepalive", [], dtype=user_dtype))
+    return attempts.select(columns), users
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What one pass over the attempts tells before the group-by."""
+
+    counts: dict[str, int]
+    kept_rows: int
+    theme_blocks: pl.DataFrame
+
+
+def survey_attempts(
+    windowed: pl.LazyFrame, kept: pl.LazyFrame, params: Params, as_of: datetime
+) -> Survey:
+    """Attempt-level data-quality counts, distinct difficulty spellings, theme/block pairs."""
+    after = answered_after(as_of)
+    keep = pl.col("theme_id").is_not_null() & ~after
+    counts_lf = windowed.select(
+        answered_after_as_of=after.sum(),
+        null_theme_dropped=(pl.col("theme_id").is_null() & ~after).sum(),
+        null_answered_at=(keep & pl.col("answered_at").is_null()).sum(),
+        null_is_correct=(keep & pl.col("is_correct").is_null()).sum(),
+        kept_rows=keep.sum(),
+    )
+    spellings_lf = kept.group_by("difficulty").len()
+    theme_blocks_lf = (
+        kept.filter(pl.col("block_id").is_not_null()).select("theme_id", "block_id").unique()
+    )
+    counts, spellings, theme_blocks = pl.collect_all(
+        [counts_lf, spellings_lf, theme_blocks_lf], engine="in-memory"
+    )
+    values = {k: int(v) for k, v in counts.row(0, named=True).items()}
+    known = list(params.difficulty_weights)
+    unknown = spellings.filter(
+        pl.col("difficulty").is_not_null() & ~normalized_difficulty().is_in(known)
+    )["len"].sum()
+    values["unknown_difficulty"] = int(unknown)
+    kept_rows = values.pop("kept_rows")
+    return Survey(values, kept_rows, theme_blocks)
+
+
+@dataclass(frozen=True)
+class CounterLayout:
+    """Per-attempt 0/1 counters packed side by side in UInt64 words, ``width`` bits each.
+
+    A sum of packed words is the packed sums as long as no group holds ``2**width`` attempts.
+    """
+
+    width: int
+    fields: int
+    may_overflow: bool
+
+    @property
+    def per_word(self) -> int:
+        return 63 // self.width
+
+    @property
+    def limit(self) -> int:
+        return 1 << self.width
+
+    @classmethod
+    def for_rows(cls, rows: int, buckets: int) -> CounterLayout:
+        """Exact widths for small inputs; 21 bits (checked afterwards) for large ones."""
+        exact = cls.exact(rows, buckets)
+        if exact.width <= OPTIMISTIC_WIDTH:
+            return exact
+        return cls(OPTIMISTIC_WIDTH, exact.fields, may_overflow=True)
+
+    @classmethod
+    def exact(cls, rows: int, buckets: int) -> CounterLayout:
+        return cls(max(rows.bit_length(), 1), 1 + 2 * buckets, may_overflow=False)
+
+    def pack(self, flags: list[pl.Expr]) -> dict[str, pl.Expr]:
+        words: dict[str, pl.Expr] = {}
+        for index, flag in enumerate(flags):
+            word, slot = divmod(index, self.per_word)
+            value = flag.cast(pl.UInt64) * pl.lit(2 ** (slot * self.width), pl.UInt64)
+            name = f"word_{word}"
+            words[name] = words[name] + value if name in words else value
+        return words
+
+    def unpack(self, names: list[str]) -> dict[str, pl.Expr]:
+        fields = {}
+        for index, name in enumerate(names):
+            word, slot = divmod(index, self.per_word)
+            shifted = pl.col(f"word_{word}") // pl.lit(2 ** (slot * self.width), pl.UInt64)
+            fields[name] = (shifted % pl.lit(self.limit, pl.UInt64)).cast(pl.Int64)
+        return fields
+
+
+OPTIMISTIC_WIDTH = 21  # three counters per word; a (user, theme) of 2M attempts re-runs exact
+
+
+def group_attempts(
+    kept: pl.LazyFrame,
+    params: Params,
+    as_of: datetime,
+    *,
+    identity: IdentityPlan,
+    users: Users,
+    layout: CounterLayout,
+) -> pl.DataFrame:
+    """One row per (user, theme): counters, latest answer, identity; keyed by one UInt64."""
+    correct = pl.col("is_correct").fill_null(False)
+    names, flags = ["correct_total"], [correct]
+    weighted: dict[str, pl.Expr] = {}
+    for index, bucket in enumerate(params.recency_buckets):
+        cutoff = as_of - timedelta(days=bucket.days)
+        in_bucket = (pl.col("answered_at") >= pl.lit(cutoff)).fill_null(False)
+        names += [f"n_{index}", f"c_{index}"]
+        flags += [in_bucket, in_bucket & correct]
+        if params.use_difficulty:
+            weight = pl.when(in_bucket).then(difficulty_weight(params)).otherwise(0)
+            weighted[f"w_{index}"] = weight
+            weighted[f"wc_{index}"] = pl.when(correct).then(weight).otherwise(0)
+    words = layout.pack(flags)
+    key = users.code().cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + (
+        pl.col("theme_id").cast(pl.Int64) + THEME_OFFSET
+    ).cast(pl.UInt64)
+    grouped = (
+        kept.with_columns(**{GROUP_KEY: key}, **words, **weighted, **identity.per_row)
+        .group_by(GROUP_KEY)
+        .agg(
+            pl.len().cast(pl.Int64).alias("attempts_total"),
+            pl.col("answered_at").max().alias("last_attempt_at"),
+            *(pl.col(name).sum() for name in [*words, *weighted]),
+            *identity.aggregates,
+        )
+    )
+    return (
+        grouped.with_columns(
+            user_code=(pl.col(GROUP_KEY) // pl.lit(LOW_32, pl.UInt64)).cast(pl.UInt32),
+            theme_id=(
+                (pl.col(GROUP_KEY) % pl.lit(LOW_32, pl.UInt64)).cast(pl.Int64) - THEME_OFFSET
+            ).cast(pl.Int32),
+            **layout.unpack(names),
+            **identity.decoded,
+        )
+        .drop(*words)
+        .collect(engine="streaming")
+    )
+
+
+def tagged_counts(tagged: pl.DataFrame) -> dict[str, int]:
+    has_block = pl.col("block_id").is_not_null()
+    counts = tagged.select(
+        no_block_rows_skipped=(~has_block).sum(),
+        dangling_theme_rows_skipped=(has_block & ~pl.col("theme_known")).sum(),
+        dangling_block_rows_skipped=(
+            has_block & pl.col("theme_known") & ~pl.col("block_known")
+        ).sum(),
+    )
+    return {k: int(v) for k, v in counts.row(0, named=True).items()}
+
+
+def in_output_order(groups: pl.DataFrame, users: Users) -> pl.DataFrame:
+    """Rows sorted by (user_id, theme_id), with ``user_id`` as strings again.
+
+    The sort runs on one UInt64 (each user's rank among the sorted distinct ids, then the
+    theme); the ids are sorted once per user, not per row.
+    """
+    codes = groups["user_code"].unique()
+    names = users.names(codes)
+    order = names.arg_sort()
+    rank_of_code = pl.zeros(_max(codes) + 1, pl.UInt32, eager=True)
+    rank_of_code.scatter(codes.gather(order), pl.int_range(len(codes), dtype=pl.UInt32, eager=True))
+    rank = pl.lit(rank_of_code).gather(pl.col("user_code"))
+    return (
+        groups.lazy()
+        .sort(rank.cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + pl.col(GROUP_KEY) % LOW_32)
+        .with_columns(user_id=pl.lit(names.gather(order)).gather(rank))
+        .collect(engine="in-memory")
+    )
+
+
+def output_rows(groups: pl.DataFrame, params: Params) -> pl.DataFrame:
+    """The output columns from the sorted groups; breakdown text only for the scored rows.
+
+    Every breakdown is a gather from one table (the scored rows' texts, then one short text per
+    count below min_attempts): a gather shares the table's bytes, where a when/then over two
+    string columns would copy them.
+    """
+    insufficient = pl.col("attempts_total") < params.min_attempts
+    with_score = groups.with_columns(
+        score=pl.when(insufficient)
+        .then(0)
+        .otherwise(pl.sum_horizontal(contributions(params, _max(groups["attempts_total"]))))
+    )
+    scored = with_score.lazy().filter(~insufficient)
+    texts = scored.select(scored_breakdown(params, with_score)).collect().to_series()
+    short = insufficient_texts(params, _max(groups["attempts_total"]))
+    table = pl.concat([texts, short]).rechunk()  # one chunk of views: no bytes copied
+    scored_index = (~insufficient).cast(pl.Int64).cum_sum() - 1
+    return with_score.select(
+        "user_id",
+        "theme_id",
+        pl.col("year").fill_null(1),
+        "block_id",
+        pl.col("attempts_total").cast(pl.Int32),
+        pl.col("correct_total").cast(pl.Int32),
+        accuracy_pct=pl.lit(_decimals_table(PCT_SCALE, 5, 100 * PCT_SCALE)).gather(
+            _ratio_rounded(pl.col("correct_total"), pl.col("attempts_total"), 100 * PCT_SCALE)
+        ),
+        mastery_score=pl.lit(_decimals_table(SCORE_SCALE, 6, _max_score_units(params))).gather(
+            "score"
+        ),
+        last_attempt_at="last_attempt_at",
+        breakdown_json=pl.lit(table).gather(
+            pl.when(insufficient)
+            .then(len(texts) + pl.col("attempts_total"))
+            .otherwise(scored_index)
+        ),
+    )
+
+
+def contributions(params: Params, most_attempts: int) -> list[pl.Expr]:
+    """Each bucket's contribution in 1/10,000 units."""
+    bound = most_attempts
+    if params.use_difficulty:
+        bound *= max(_difficulty_units(params).values(), default=1)
+    return [
+        _weighted_ratio_rounded(*_accuracy_terms(params, index), bucket.weight, bound)
+        for index, bucket in enumerate(params.recency_buckets)
+    ]
+
+
+def _accuracy_terms(params: Params, index: int) -> tuple[pl.Expr, pl.Expr]:
+    if params.use_difficulty:
+        return pl.col(f"wc_{index}"), pl.col(f"w_{index}")
+    return pl.col(f"c_{index}"), pl.col(f"n_{index}")
+
+
+def scored_breakdown(params: Params, groups: pl.DataFrame) -> pl.Expr:
+    """The breakdown text of SPEC §4 for scored rows (key order and number format as there)."""
+    pieces = [
+        pl.lit('{"total_attempts":'),
+        pl.col("attempts_total").cast(pl.String),
+        pl.lit(',"buckets":{'),
+    ]
+    for index, bucket in enumerate(params.recency_buckets):
+        if index:
+            pieces.append(pl.lit(","))
+        pieces.append(bucket_text(params, index, bucket, _max(groups[f"n_{index}"])))
+    pieces += [
+        pl.lit('},"mastery_score":'),
+        decimal_text(pl.col("score")),
+        pl.lit(f',"use_difficulty":{str(params.use_difficulty).lower()}}}'),
+    ]
+    return pl.concat_str(pieces)
+
+
+PAIR_TABLE_LIMIT = 400  # bucket texts by table while attempts per bucket stay <= this
+
+
+def bucket_text(params: Params, index: int, bucket: Bucket, most: int) -> pl.Expr:
+    """One bucket's text; without difficulty weights it depends only on (attempts, correct),
+    so it is looked up in a table of every pair up to ``most`` attempts."""
+    attempts, correct = pl.col(f"n_{index}"), pl.col(f"c_{index}")
+    if params.use_difficulty or most > PAIR_TABLE_LIMIT:
+        numerator, denominator = _accuracy_terms(params, index)
+        return bucket_breakdown(
+            bucket,
+            attempts,
+            correct,
+            decimal_text(_ratio_rounded(numerator, denominator, SCORE_SCALE)),
+            decimal_text(_weighted_ratio_rounded(numerator, denominator, bucket.weight)),
+        )
+    pairs = (
+        pl.DataFrame({"n": range(most + 1)})
+        .with_columns(c=pl.int_ranges(0, pl.col("n") + 1))
+        .explode("c")
+    )
+    n, c = pl.col("n"), pl.col("c")
+    table = pairs.select(
+        bucket_breakdown(
+            bucket,
+            n,
+            c,
+            decimal_text(_ratio_rounded(c, n, SCORE_SCALE)),
+            decimal_text(_weighted_ratio_rounded(c, n, bucket.weight, most)),
+        )
+    ).to_series()
+    return pl.lit(table).gather(attempts * (attempts + 1) // 2 + correct)
+
+
+def insufficient_texts(params: Params, most: int) -> pl.Series:
+    """The insufficient breakdown for every count below min_attempts that occurs."""
+    actual = pl.int_range(min(params.min_attempts, most + 1), eager=True)
+    return pl.select(insufficient_breakdown(params, pl.lit(actual))).to_series()
+
+
+def _decimals_table(scale: int, precision: int, most: int) -> pl.Series:
+    """Decimal(precision, log10(scale)) for every unit count 0..most: a gather, not a division."""
+    digits = len(str(scale)) - 1
+    values = [Decimal(units).scaleb(-digits) for units in range(most + 1)]
+    return pl.Series(values, dtype=pl.Decimal(precision, digits))
+
+
+def _max_score_units(params: Params) -> int:
+    """Each bucket's contribution rounds up by less than one unit over weight * 10,000."""
+    return SCORE_SCALE + len(params.recency_buckets)
+
+
+def _max(series: pl.Series) -> int:
+    value = series.max()
+    return int(value) if value is not None else 0  # type: ignore[arg-type]
 
 
 def themes_under_two_blocks(theme_blocks: pl.DataFrame) -> int:
@@ -145,94 +474,20 @@ def normalized_difficulty() -> pl.Expr:
     return pl.col("difficulty").str.strip_chars().str.to_lowercase()
 
 
-def bucket_code(params: Params, as_of: datetime) -> pl.Expr:
-    """Index of the narrowest bucket holding the attempt; len(buckets) when in none."""
-    code = pl.lit(len(params.recency_buckets), dtype=pl.Int8)
-    for index, bucket in reversed(list(enumerate(params.recency_buckets))):
-        cutoff = as_of - timedelta(days=bucket.days)
-        code = (
-            pl.when(pl.col("answered_at") >= pl.lit(cutoff))
-            .then(pl.lit(index, pl.Int8))
-            .otherwise(code)
-        )
-    return code
-
-
 def difficulty_weight(params: Params) -> pl.Expr:
     """Difficulty weight as an integer scaled by 10**difficulty_decimals; 1.0 when unknown."""
-    scale = 10 ** difficulty_decimals(params)
-    mapping = {name: int(w * scale) for name, w in params.difficulty_weights.items()}
-    return pl.col("difficulty").replace_strict(mapping, default=scale, return_dtype=pl.Int64)
-
-
-def group_aggregates(params: Params) -> list[pl.Expr]:
-    """Per (user, theme): totals and per-bucket-code counts (plain sums: the fast path)."""
-    exprs = [
-        pl.len().cast(pl.Int64).alias("attempts_total"),
-        pl.col("correct").sum().alias("correct_total"),
-        pl.col("answered_at").max().alias("last_attempt_at"),
-    ]
-    for code in range(len(params.recency_buckets)):
-        in_code = (pl.col("bucket_code") == code).cast(pl.Int64)
-        exprs += [
-            in_code.sum().alias(f"n_{code}"),
-            (in_code * pl.col("correct")).sum().alias(f"c_{code}"),
-        ]
-        if params.use_difficulty:
-            weight = in_code * pl.col("difficulty_weight")
-            exprs += [
-                weight.sum().alias(f"w_{code}"),
-                (weight * pl.col("correct")).sum().alias(f"wc_{code}"),
-            ]
-    return exprs
-
-
-def scored_columns(params: Params) -> dict[str, pl.Expr]:
-    """Final columns from the group aggregates; buckets are cumulative over bucket codes."""
-    buckets = params.recency_buckets
-    attempts = [_cumulative("n", b) for b in range(len(buckets))]
-    correct = [_cumulative("c", b) for b in range(len(buckets))]
-    if params.use_difficulty:
-        numerators = [_cumulative("wc", b) for b in range(len(buckets))]
-        denominators = [_cumulative("w", b) for b in range(len(buckets))]
-    else:
-        numerators, denominators = correct, attempts
-    accuracies = [
-        _ratio_rounded(p, q, SCORE_SCALE) for p, q in zip(numerators, denominators, strict=True)
-    ]
-    contributions = [
-        _weighted_ratio_rounded(p, q, bucket.weight)
-        for p, q, bucket in zip(numerators, denominators, buckets, strict=True)
-    ]
-    insufficient = pl.col("attempts_total") < params.min_attempts
-    score = pl.when(insufficient).then(0).otherwise(pl.sum_horizontal(contributions))
-    bucket_json = [
-        bucket_breakdown(bucket, n, c, a, k)
-        for bucket, n, c, a, k in zip(
-            buckets, attempts, correct, accuracies, contributions, strict=True
-        )
-    ]
-    scored_json = pl.concat_str(
-        pl.lit('{"total_attempts":'),
-        pl.col("attempts_total").cast(pl.String),
-        pl.lit(',"buckets":{'),
-        pl.concat_str(bucket_json, separator=","),
-        pl.lit('},"mastery_score":'),
-        decimal_text(score),
-        pl.lit(f',"use_difficulty":{str(params.use_difficulty).lower()}}}'),
+    units = _difficulty_units(params)
+    return normalized_difficulty().replace_strict(
+        {k: v for k, v in units.items() if k is not None},
+        default=units[None],
+        return_dtype=pl.Int64,
     )
-    insufficient_json = insufficient_breakdown(params, pl.col("attempts_total"))
-    return {
-        "accuracy_pct": _as_decimal(
-            _ratio_rounded(pl.col("correct_total"), pl.col("attempts_total"), 100 * PCT_SCALE),
-            PCT_SCALE,
-            5,
-        ),
-        "mastery_score": _as_decimal(score, SCORE_SCALE, 6),
-        "breakdown_json": pl.when(insufficient).then(insufficient_json).otherwise(scored_json),
-        "attempts_total": pl.col("attempts_total").cast(pl.Int32),
-        "correct_total": pl.col("correct_total").cast(pl.Int32),
-    }
+
+
+def _difficulty_units(params: Params) -> dict[str | None, int]:
+    """Each difficulty's weight scaled to an integer; ``None``: the weight of an unknown one."""
+    scale = 10 ** difficulty_decimals(params)
+    return {None: scale, **{name: int(w * scale) for name, w in params.difficulty_weights.items()}}
 
 
 def insufficient_breakdown(params: Params, attempts: pl.Expr) -> pl.Expr:
@@ -247,6 +502,7 @@ def insufficient_breakdown(params: Params, attempts: pl.Expr) -> pl.Expr:
 def bucket_breakdown(
     bucket: Bucket, attempts: pl.Expr, correct: pl.Expr, accuracy: pl.Expr, contribution: pl.Expr
 ) -> pl.Expr:
+    """``accuracy`` and ``contribution`` are already texts (see :func:`decimal_text`)."""
     """``"7d":{"attempts":3,"correct":2,"accuracy":0.6667,"weight":0.5,"contribution":0.3333}``."""
     return pl.concat_str(
         pl.lit(f'"{bucket.label}":{{"attempts":'),
@@ -254,17 +510,18 @@ def bucket_breakdown(
         pl.lit(',"correct":'),
         correct.cast(pl.String),
         pl.lit(',"accuracy":'),
-        decimal_text(accuracy),
+        accuracy,
         pl.lit(f',"weight":{plain_decimal(bucket.weight)},"contribution":'),
-        decimal_text(contribution),
+        contribution,
         pl.lit("}"),
     )
 
 
 def decimal_text(units: pl.Expr) -> pl.Expr:
-    """``units / 10_000`` in [0, 1] as the shortest plain decimal: 8000 -> '0.8', 10000 -> '1'.
+    """``units / 10_000`` in [0, 2] as the shortest plain decimal: 8000 -> '0.8', 10000 -> '1'.
 
-    Looked up in a table of all 10,001 texts: a gather is far cheaper than formatting per row.
+    Looked up in a table of all 20,001 texts: a gather is far cheaper than formatting per row
+    (and shares the table's bytes). A score can pass 1 by rounding: weights 0.50005 + 0.49995.
     """
     return pl.lit(_UNIT_TEXTS).gather(units)
 
@@ -274,7 +531,7 @@ def _unit_text(units: int) -> str:
     return f"{whole}.{fraction:04d}".rstrip("0") if fraction else str(whole)
 
 
-_UNIT_TEXTS = pl.Series("unit_text", [_unit_text(u) for u in range(SCORE_SCALE + 1)])
+_UNIT_TEXTS = pl.Series("unit_text", [_unit_text(u) for u in range(2 * SCORE_SCALE + 1)])
 
 
 def difficulty_decimals(params: Params) -> int:
@@ -298,58 +555,26 @@ def with_known_tags(
     return groups
 
 
-def data_quality_counts(
-    windowed: pl.LazyFrame,
-    kept: pl.LazyFrame,
-    tagged: pl.LazyFrame,
-    *,
-    params: Params,
-    as_of: datetime,
-) -> pl.LazyFrame:
-    """One row holding every data-quality count (SPEC §7: counted, never fatal)."""
-    per_attempt = windowed.select(
-        answered_after_as_of=answered_after(as_of).sum(),
-        null_theme_dropped=(pl.col("theme_id").is_null() & ~answered_after(as_of)).sum(),
-    )
-    per_kept = kept.select(
-        null_answered_at=pl.col("answered_at").is_null().sum(),
-        null_is_correct=pl.col("is_correct").is_null().sum(),
-        unknown_difficulty=(
-            pl.col("difficulty").is_not_null()
-            & ~pl.col("difficulty").is_in(list(params.difficulty_weights))
-        ).sum(),
-    )
-    has_block = pl.col("block_id").is_not_null()
-    per_row = tagged.select(
-        no_block_rows_skipped=(~has_block).sum(),
-        dangling_theme_rows_skipped=(has_block & ~pl.col("theme_known")).sum(),
-        dangling_block_rows_skipped=(
-            has_block & pl.col("theme_known") & ~pl.col("block_known")
-        ).sum(),
-    )
-    return (
-        per_attempt.join(per_kept, how="cross")
-        .join(per_row, how="cross")
-        .select(pl.all().cast(pl.Int64))
-    )
-
-
-def _cumulative(prefix: str, upto: int) -> pl.Expr:
-    return pl.sum_horizontal(pl.col(f"{prefix}_{code}") for code in range(upto + 1))
-
-
 def _ratio_rounded(numerator: pl.Expr, denominator: pl.Expr, scale: int) -> pl.Expr:
     """round(numerator / denominator, log10(scale)) half up, in units of 1/scale; 0 if empty."""
     rounded = (2 * scale * numerator + denominator) // (2 * denominator)
     return pl.when(denominator > 0).then(rounded).otherwise(0)
 
 
-def _weighted_ratio_rounded(numerator: pl.Expr, denominator: pl.Expr, weight: Decimal) -> pl.Expr:
-    """round(numerator / denominator * weight, 4) on exact integers (Int128: no overflow)."""
+def _weighted_ratio_rounded(
+    numerator: pl.Expr, denominator: pl.Expr, weight: Decimal, bound: int | None = None
+) -> pl.Expr:
+    """round(numerator / denominator * weight, 4) on exact integers.
+
+    Int64 when ``bound`` (the largest numerator or denominator) keeps every step below 2**63,
+    else Int128.
+    """
     places = _decimals(weight)
     weight_units = int(weight * 10**places)
-    num = numerator.cast(pl.Int128) * (2 * SCORE_SCALE * weight_units)
-    den = denominator.cast(pl.Int128) * 10**places
+    wide = bound is None or bound * 4 * SCORE_SCALE * 10**places >= 2**63
+    dtype = pl.Int128 if wide else pl.Int64
+    num = numerator.cast(dtype) * (2 * SCORE_SCALE * weight_units)
+    den = denominator.cast(dtype) * 10**places
     rounded = ((num + den) // (2 * den)).cast(pl.Int64)
     return pl.when(denominator > 0).then(rounded).otherwise(0)
 
