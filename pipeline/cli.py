@@ -25,6 +25,12 @@ class Engine(StrEnum):
     spark = "spark"
 
 
+class WriteMode(StrEnum):
+    auto = "auto"
+    merge = "merge"
+    rebuild = "rebuild"
+
+
 class ExportFormat(StrEnum):
     parquet = "parquet"
 
@@ -117,6 +123,13 @@ def recompute(
         str | None,
         typer.Option(help="Folder for Spark's input and output; shared storage on a cluster."),
     ] = None,
+    write_mode: Annotated[
+        WriteMode,
+        typer.Option(
+            help="merge: upsert row by row; rebuild (Postgres): rewrite the table in bulk, "
+            "readers wait for the commit; auto: rebuild whole-cohort runs on Postgres."
+        ),
+    ] = WriteMode.auto,
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute mastery for everyone (or a scope) under one logged run."""
@@ -139,6 +152,7 @@ def recompute(
             progress=progress.stage,
             engine=engine.value,
             spark=spark,
+            write_mode=write_mode.value,
         )
     if as_json:
         out.print(dumps(summary), markup=False)

@@ -39,6 +39,7 @@ from pipeline.spark import (
 from pipeline.store import Store, open_store
 
 ENGINES = ("polars", "spark")
+WRITE_MODES = ("auto", "merge", "rebuild")
 DEFAULT_SPARK_BUCKETS = 8
 
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")
@@ -59,6 +60,7 @@ def recompute(
     progress: Progress | None = None,
     engine: str = "polars",
     spark: SparkOptions | None = None,
+    write_mode: str = "auto",
 ) -> dict[str, Any]:
     """Recompute mastery for a scope; returns the run summary (plus ``run_id``).
 
@@ -68,11 +70,18 @@ def recompute(
     splits users by a stable hash so that one partition's attempts are in memory at a time;
     the rows and the summary do not depend on it. ``engine="spark"`` computes the partitions
     (user buckets, 8 unless given) on Spark workers with the same code (:mod:`pipeline.spark`).
+    ``write_mode`` "merge" upserts row by row; "rebuild" (Postgres) rewrites the whole output
+    table in bulk, same rows, readers waiting until the commit; "auto" rebuilds for a
+    whole-cohort run on Postgres and merges otherwise.
     """
     moment = utc(as_of) if as_of else datetime.now(UTC)
     scope = Scope.checked(user_ids, theme_ids)
     if trigger not in ledger.TRIGGERS:
         raise MasteryError(f"unknown trigger {trigger!r}: use one of {', '.join(ledger.TRIGGERS)}")
+    if write_mode not in WRITE_MODES:
+        raise MasteryError(
+            f"unknown --write-mode {write_mode!r}: use one of {', '.join(WRITE_MODES)}"
+        )
     if engine not in ENGINES:
         raise MasteryError(f"unknown --engine {engine!r}: use one of {', '.join(ENGINES)}")
     if engine == "spark":
@@ -98,6 +107,7 @@ def recompute(
             "lookback_days": used.lookback_days,
             "partitions": partitions,
             "engine": engine,
+            "write_mode": _write_mode(store, scope, write_mode),
         }
         work = Work(scope, moment, used, partitions, StageClock(progress), output, engine, spark)
         if dry_run:
@@ -154,7 +164,10 @@ def _run(
                 staged.append(stage)
         _write_output(staged, work.output)
         with work.clock.stage("load"):
-            upserted, stale = store.merge_mastery(run.merge_params(datetime.now(UTC)))
+            upserted, stale = store.merge_mastery(
+                run.merge_params(datetime.now(UTC)),
+                rebuild=input_summary["write_mode"] == "rebuild",
+            )
         summary = totals.summary(work.clock)
         summary.update(records_upserted=upserted, stale_rows_refreshed=stale)
         input_summary["source_counts"] = totals.source_counts
@@ -209,6 +222,14 @@ def _write_output(staged: list[pl.DataFrame], output: str | Path | None) -> None
     if output:
         rows = pl.concat(staged) if staged else pl.DataFrame(schema=STAGE_SCHEMA)
         write_parquet(rows.sort("user_id", "theme_id"), output)
+
+
+def _write_mode(store: Store, scope: Scope, asked: str) -> str:
+    """A rebuild rewrites every row, so "auto" keeps it for runs that recompute every row."""
+    if asked != "auto":
+        return asked
+    whole_cohort = not scope.user_ids and not scope.theme_ids
+    return "rebuild" if whole_cohort and store.can_rebuild else "merge"
 
 
 def _check_themes(store: Store, scope: Scope) -> None:

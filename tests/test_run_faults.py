@@ -58,11 +58,11 @@ def _slow_merge_child(url: str, *, pause: str, seconds: int) -> subprocess.Popen
 
         merge = Store.merge_mastery
 
-        def slow_merge(self, run):
+        def slow_merge(self, run, **options):
             if {pause!r} == "before":
                 print("merging", flush=True)
                 time.sleep({seconds})
-            counts = merge(self, run)
+            counts = merge(self, run, **options)
             if {pause!r} == "after":
                 print("merged", flush=True)
                 time.sleep({seconds})

@@ -181,11 +181,24 @@ class Store(ABC):
     def add_to_stage(self, stage: pl.DataFrame) -> None:
         self.bulk_insert("mastery_stage", stage)
 
-    def merge_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
-        """Upsert the staged rows and refresh the staged stale rows; returns both counts."""
+    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> tuple[int, int]:
+        """Upsert the staged rows and refresh the staged stale rows; returns both counts.
+
+        ``rebuild`` rewrites the whole table instead (where the store offers it): the same rows,
+        without one index and foreign-key update per row.
+        """
+        if rebuild:
+            return self.rebuild_mastery(run)
         upserted = self.execute_count("merge_mastery", run)
         stale = self.execute_count("refresh_stale_mastery", run)
         return upserted, stale
+
+    @property
+    def can_rebuild(self) -> bool:
+        return False
+
+    def rebuild_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
+        raise MasteryError(f"--write-mode rebuild is not available on {self.dialect}: use merge")
 
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(self.sql(name), params)

@@ -80,8 +80,8 @@ class DuckDBStore(Store):
         """DuckDB lets one process open a file for writing: holding the store is the lock."""
         yield
 
-    def merge_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
-        counts = super().merge_mastery(run)
+    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> tuple[int, int]:
+        counts = super().merge_mastery(run, rebuild=rebuild)
         self._run_script(self.sql("drop_mastery_stage"))
         return counts
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 import psycopg
+import psycopg.sql
 import pyarrow as pa
 
 from pipeline.config import DatabaseUrl
@@ -96,6 +97,51 @@ class PostgresStore(Store):
                 buffer = io.BytesIO()
                 chunk.write_csv(buffer, include_header=False, datetime_format=_CSV_DATETIME)
                 copy.write(buffer.getvalue())
+
+    @property
+    def can_rebuild(self) -> bool:
+        return True
+
+    def rebuild_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
+        """Empty the output table and refill it with its next contents, inside the run's
+        transaction: secondary indexes are rebuilt and foreign keys checked once, in bulk,
+        instead of once per row, which is what makes a whole-cohort merge slow.
+
+        ``TRUNCATE`` locks the table until the commit: readers wait (and then see the new rows;
+        never a half state). Only the table's owner may do this.
+        """
+        upserted, stale = self.fetch_one("count_mastery_stage") or (0, 0)
+        self.execute("analyze_mastery_stage")
+        self.execute("create_mastery_next", run)
+        indexes = self.fetch_all("select_mastery_indexes")
+        foreign_keys = self.fetch_all("select_mastery_foreign_keys")
+        table = psycopg.sql.Identifier("user_theme_mastery")
+        try:
+            for name, _ in indexes:
+                self.conn.execute(
+                    psycopg.sql.SQL("DROP INDEX {}").format(psycopg.sql.Identifier(name))
+                )
+            for name, _ in foreign_keys:
+                self.conn.execute(
+                    psycopg.sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        table, psycopg.sql.Identifier(name)
+                    )
+                )
+        except psycopg.errors.InsufficientPrivilege:
+            raise MasteryError(
+                "--write-mode rebuild must own user_theme_mastery: use --write-mode merge"
+            ) from None
+        self.execute("truncate_mastery")
+        self.execute("insert_mastery_next")
+        for name, definition in foreign_keys:
+            self.conn.execute(
+                psycopg.sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    table, psycopg.sql.Identifier(name), psycopg.sql.SQL(definition)
+                )
+            )
+        for _, definition in indexes:
+            self.conn.execute(psycopg.sql.SQL(definition))
+        return int(upserted), int(stale)
 
     def append_committed(self, table: str, frame: pl.DataFrame) -> None:
         """Binary COPY through ADBC (Arrow in C, no text parsing), committed on its own.

@@ -1,0 +1,1 @@
+TRUNCATE user_theme_mastery
