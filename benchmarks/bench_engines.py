@@ -9,7 +9,7 @@ one warm-up run (so every measured run updates rows, as nightly runs do), then e
 --spark-master local[2]``, each in its own process, each ``--repeat`` times in turn. For each:
 wall seconds, stage seconds, the driver's peak RSS (the ``mastery`` process alone) and the
 peak RSS of its whole process tree (Spark's JVM and Python workers included), sampled every
-0.2 s. Prints one JSON object; the ratios are against the plain run of the same round.
+0.2 s. Prints one JSON object; the ratios are against the first variant of the same round.
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument("--buckets", type=int, default=4, help="Spark user buckets")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--database-url", help="a generated cohort to reuse (not dropped)")
+    parser.add_argument("--variants", default="plain,partitioned,spark_local")
+    parser.add_argument("--no-warm-up", action="store_true", help="the output table is full")
     args = parser.parse_args()
     variants = {
         "plain": (),
@@ -121,16 +123,19 @@ def main() -> None:
             *("--partitions", str(args.buckets)),
         ),
     }
+    variants = {name: variants[name] for name in args.variants.split(",")}
     out: dict[str, Any] = {"users": args.users, "machine": "python-svc, 2 cores, 24 GiB"}
     with cohort(args.users, args.database_url) as (url, attempts):
         out["attempts"] = attempts
-        out["warm_up"] = recompute(url)
+        if not args.no_warm_up:
+            out["warm_up"] = recompute(url, *next(iter(variants.values())))
         out["rounds"] = []
         for _ in range(args.repeat):
             measured = {name: recompute(url, *options) for name, options in variants.items()}
-            plain = measured["plain"]["wall_s"]
-            measured["wall_over_plain"] = {
-                name: round(measured[name]["wall_s"] / plain, 2) for name in variants
+            first = next(iter(variants))
+            measured[f"wall_over_{first}"] = {
+                name: round(measured[name]["wall_s"] / measured[first]["wall_s"], 2)
+                for name in variants
             }
             out["rounds"].append(measured)
             print(json.dumps(measured), file=sys.stderr, flush=True)
