@@ -81,7 +81,8 @@ def _stats(kept: pl.LazyFrame) -> _Stats | None:
             ),
             with_block.select(pl.col("question_id").unique().sort()),
         ],
-        engine="in-memory",
+        engine="streaming",
+        optimizations=pl.QueryOptFlags(comm_subplan_elim=False),  # no cached copy of with_block
     )
     values = ranges.row(0, named=True)
     if values["block_min"] is None:

@@ -97,15 +97,20 @@ def compute_cohort(
     identity = identity_plan(kept, as_of - lookback, lookback)
     layout = CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
     groups = group_attempts(kept, params, as_of, identity=identity, users=users, layout=layout)
-    if layout.may_overflow and _max(groups["attempts_total"]) >= layout.limit:
+    if layout.overflowed(groups, survey.kept_rows):
         layout = CounterLayout.exact(survey.kept_rows, len(params.recency_buckets))
         groups = group_attempts(kept, params, as_of, identity=identity, users=users, layout=layout)
     tagged = with_known_tags(groups.lazy(), themes, blocks).collect()
+    del groups  # each step's input goes as soon as its output exists: peak memory
     row_counts = tagged_counts(tagged)
-    known = tagged.filter(
-        pl.col("block_id").is_not_null() & pl.col("theme_known") & pl.col("block_known")
+    ordered = in_output_order(
+        tagged.lazy().filter(
+            pl.col("block_id").is_not_null() & pl.col("theme_known") & pl.col("block_known")
+        ),
+        users,
     )
-    rows = output_rows(in_output_order(known, users), params)
+    del tagged
+    rows = output_rows(ordered, params)
     quality = {**survey.counts, **row_counts}
     quality["themes_under_two_blocks"] = themes_under_two_blocks(survey.theme_blocks)
     return CohortResult(
@@ -115,6 +120,9 @@ def compute_cohort(
     )
 
 
+# collect_all would otherwise cache the subplan its queries share (the filtered attempts, every
+# column) in memory: twice the time of scanning the input once per query.
+NO_SHARED_SCAN = pl.QueryOptFlags(comm_subplan_elim=False)
 GROUP_KEY = "group_key"
 THEME_OFFSET = 2**31  # theme_id (Int32) + 2**31 fits the key's low 32 bits, in theme order
 LOW_32 = 2**32
@@ -175,7 +183,7 @@ def survey_attempts(
         kept.filter(pl.col("block_id").is_not_null()).select("theme_id", "block_id").unique()
     )
     counts, spellings, theme_blocks = pl.collect_all(
-        [counts_lf, spellings_lf, theme_blocks_lf], engine="in-memory"
+        [counts_lf, spellings_lf, theme_blocks_lf], engine="streaming", optimizations=NO_SHARED_SCAN
     )
     values = {k: int(v) for k, v in counts.row(0, named=True).items()}
     known = list(params.difficulty_weights)
@@ -189,9 +197,13 @@ def survey_attempts(
 
 @dataclass(frozen=True)
 class CounterLayout:
-    """Per-attempt 0/1 counters packed side by side in UInt64 words, ``width`` bits each.
+    """Per-attempt counters (1, correct, and per bucket in-bucket and in-bucket-correct) packed
+    side by side in UInt64 words, ``width`` bits each: one sum per word instead of one per
+    counter.
 
-    A sum of packed words is the packed sums as long as no group holds ``2**width`` attempts.
+    The sums stay exact while no group holds ``2**width`` attempts (every counter is at most the
+    group's count). The count is the lowest field of the first word, so a count that did wrap
+    shows as a smaller total: the totals add up to fewer than the attempts grouped.
     """
 
     width: int
@@ -202,13 +214,9 @@ class CounterLayout:
     def per_word(self) -> int:
         return 63 // self.width
 
-    @property
-    def limit(self) -> int:
-        return 1 << self.width
-
     @classmethod
     def for_rows(cls, rows: int, buckets: int) -> CounterLayout:
-        """Exact widths for small inputs; 21 bits (checked afterwards) for large ones."""
+        """Exact widths for small inputs; 15 bits (checked afterwards) for large ones."""
         exact = cls.exact(rows, buckets)
         if exact.width <= OPTIMISTIC_WIDTH:
             return exact
@@ -216,7 +224,10 @@ class CounterLayout:
 
     @classmethod
     def exact(cls, rows: int, buckets: int) -> CounterLayout:
-        return cls(max(rows.bit_length(), 1), 1 + 2 * buckets, may_overflow=False)
+        return cls(max(rows.bit_length(), 1), 2 + 2 * buckets, may_overflow=False)
+
+    def overflowed(self, groups: pl.DataFrame, rows: int) -> bool:
+        return self.may_overflow and int(groups["attempts_total"].sum()) != rows
 
     def pack(self, flags: list[pl.Expr]) -> dict[str, pl.Expr]:
         words: dict[str, pl.Expr] = {}
@@ -232,11 +243,11 @@ class CounterLayout:
         for index, name in enumerate(names):
             word, slot = divmod(index, self.per_word)
             shifted = pl.col(f"word_{word}") // pl.lit(2 ** (slot * self.width), pl.UInt64)
-            fields[name] = (shifted % pl.lit(self.limit, pl.UInt64)).cast(pl.Int64)
+            fields[name] = (shifted % pl.lit(1 << self.width, pl.UInt64)).cast(pl.Int64)
         return fields
 
 
-OPTIMISTIC_WIDTH = 21  # three counters per word; a (user, theme) of 2M attempts re-runs exact
+OPTIMISTIC_WIDTH = 15  # four counters per word; a (user, theme) of 32,768 attempts re-runs exact
 
 
 def group_attempts(
@@ -250,7 +261,7 @@ def group_attempts(
 ) -> pl.DataFrame:
     """One row per (user, theme): counters, latest answer, identity; keyed by one UInt64."""
     correct = pl.col("is_correct").fill_null(False)
-    names, flags = ["correct_total"], [correct]
+    names, flags = ["attempts_total", "correct_total"], [pl.lit(True), correct]
     weighted: dict[str, pl.Expr] = {}
     for index, bucket in enumerate(params.recency_buckets):
         cutoff = as_of - timedelta(days=bucket.days)
@@ -269,7 +280,6 @@ def group_attempts(
         kept.with_columns(**{GROUP_KEY: key}, **words, **weighted, **identity.per_row)
         .group_by(GROUP_KEY)
         .agg(
-            pl.len().cast(pl.Int64).alias("attempts_total"),
             pl.col("answered_at").max().alias("last_attempt_at"),
             *(pl.col(name).sum() for name in [*words, *weighted]),
             *identity.aggregates,
@@ -284,7 +294,7 @@ def group_attempts(
             **layout.unpack(names),
             **identity.decoded,
         )
-        .drop(*words)
+        .drop(*words, *(e.meta.output_name() for e in identity.aggregates))
         .collect(engine="streaming")
     )
 
@@ -301,22 +311,22 @@ def tagged_counts(tagged: pl.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in counts.row(0, named=True).items()}
 
 
-def in_output_order(groups: pl.DataFrame, users: Users) -> pl.DataFrame:
+def in_output_order(groups: pl.LazyFrame, users: Users) -> pl.DataFrame:
     """Rows sorted by (user_id, theme_id), with ``user_id`` as strings again.
 
     The sort runs on one UInt64 (each user's rank among the sorted distinct ids, then the
     theme); the ids are sorted once per user, not per row.
     """
-    codes = groups["user_code"].unique()
+    codes = groups.select(pl.col("user_code").unique()).collect().to_series()
     names = users.names(codes)
     order = names.arg_sort()
     rank_of_code = pl.zeros(_max(codes) + 1, pl.UInt32, eager=True)
     rank_of_code.scatter(codes.gather(order), pl.int_range(len(codes), dtype=pl.UInt32, eager=True))
     rank = pl.lit(rank_of_code).gather(pl.col("user_code"))
     return (
-        groups.lazy()
-        .sort(rank.cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + pl.col(GROUP_KEY) % LOW_32)
+        groups.sort(rank.cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + pl.col(GROUP_KEY) % LOW_32)
         .with_columns(user_id=pl.lit(names.gather(order)).gather(rank))
+        .drop("user_code", GROUP_KEY, "theme_known", "block_known")
         .collect(engine="in-memory")
     )
 
@@ -542,17 +552,17 @@ def with_known_tags(
     groups: pl.LazyFrame, themes: pl.LazyFrame | None, blocks: pl.LazyFrame | None
 ) -> pl.LazyFrame:
     """Flag ``theme_known``/``block_known``: the tag is in themes/blocks (true if not given)."""
+    flags = {}
     for column, table, flag in (
         ("theme_id", themes, "theme_known"),
         ("block_id", blocks, "block_known"),
     ):
         if table is None:
-            groups = groups.with_columns(pl.lit(True).alias(flag))
+            flags[flag] = pl.lit(True)
             continue
-        ids = table.select(pl.col("id").cast(pl.Int32).alias(column)).unique()
-        groups = groups.join(ids.with_columns(pl.lit(True).alias(flag)), on=column, how="left")
-        groups = groups.with_columns(pl.col(flag).fill_null(False))
-    return groups
+        ids = table.select(pl.col("id").cast(pl.Int32)).unique().collect().to_series()
+        flags[flag] = pl.col(column).is_in(ids).fill_null(False)
+    return groups.with_columns(**flags)
 
 
 def _ratio_rounded(numerator: pl.Expr, denominator: pl.Expr, scale: int) -> pl.Expr:
