@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import polars as pl
 
-from pipeline.extract import Extracted, Scope, extract_from_store
-from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
+from pipeline.extract import Extracted, Scope, resolve_extracted
+from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks, utc
 from pipeline.load import stage_frame
 from pipeline.params import Params
 from pipeline.store import Partition, Store
@@ -144,13 +146,26 @@ def computed_partitions(
     partitions: int,
     clock: StageClock,
 ) -> Iterator[PartitionResult]:
-    """Each partition's rows to stage (computed plus stale), one partition at a time."""
+    """Each partition's rows to stage (computed plus stale), one partition at a time.
+
+    Where the store can read on another connection meanwhile (Postgres), the next partition's
+    attempts are already being read while this one computes and stages: the database's core
+    and ours work at once, and at most two partitions' attempts are in memory.
+    """
     lookups = Lookups.read(store)
-    for index in range(partitions):
+    moment = utc(as_of)
+    window_start = moment - timedelta(days=params.lookback_days)
+
+    def read(index: int) -> pl.DataFrame:
+        part = Partition(index, partitions)
+        return store.extract_raw_attempts(window_start, moment, scope.user_ids, part)
+
+    reads = _read_ahead(read, partitions, ahead=store.concurrent_reads)
+    for index, raw_attempts in enumerate(reads):
         part = Partition(index, partitions)
         label = f"{index + 1}/{partitions}" if partitions > 1 else ""
         with clock.stage("extract", label):
-            extracted = extract_from_store(store, scope, as_of, params.lookback_days, part)
+            extracted = resolve_extracted(raw_attempts(), scope)
             existing = store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, part))
         yield compute_partition(
             extracted,
@@ -162,6 +177,22 @@ def computed_partitions(
             clock=clock,
             label=label,
         )
+
+
+def _read_ahead(
+    read: Callable[[int], pl.DataFrame], count: int, *, ahead: bool
+) -> Iterator[Callable[[], pl.DataFrame]]:
+    """Per partition, a function giving its rows; with ``ahead``, the next read is under way."""
+    if not ahead or count == 1:
+        yield from (partial(read, index) for index in range(count))
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as pool:
+        pending = pool.submit(read, 0)
+        for index in range(count):
+            current = pending
+            if index + 1 < count:
+                pending = pool.submit(read, index + 1)
+            yield current.result
 
 
 @dataclass

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import pytest
 
 from pipeline import MasteryError, init_database, recompute
 from pipeline.admin import generate_cohort_into
+from pipeline.batch import _read_ahead
 from pipeline.generate import CohortSpec
 from tests.dbutil import mastery_rows, runs
 
@@ -69,3 +72,23 @@ def test_source_counts_reach_the_ledger(cohort_url: str) -> None:
 def test_partitions_below_one_are_refused() -> None:
     with pytest.raises(MasteryError, match="--partitions must be at least 1"):
         recompute("duckdb:///unused.duckdb", partitions=0)
+
+
+def test_read_ahead_keeps_order_and_at_most_one_read_in_advance() -> None:
+    started: list[int] = []
+    reads = _read_ahead(lambda i: started.append(i) or pl.DataFrame({"i": [i]}), 4, ahead=True)
+    seen = []
+    for get in reads:
+        seen.append(get()["i"].item())
+        time.sleep(0.05)
+        assert started[-1] == min(seen[-1] + 1, 3), "the next read runs while this one is used"
+    assert seen == started == [0, 1, 2, 3]
+
+
+def test_read_ahead_off_reads_only_when_asked() -> None:
+    started: list[int] = []
+    reads = _read_ahead(lambda i: started.append(i) or pl.DataFrame({"i": [i]}), 3, ahead=False)
+    first = next(reads)
+    assert started == []
+    assert first()["i"].item() == 0
+    assert started == [0]

@@ -75,6 +75,8 @@ class Store(ABC):
 
     dialect: ClassVar[StoreDialect]
     param_style: ClassVar[str]
+    concurrent_reads: ClassVar[bool] = False
+    """Whether bulk reads may run in another thread meanwhile (each on its own connection)."""
 
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url

@@ -25,6 +25,7 @@ _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 class PostgresStore(Store):
     dialect = "postgres"
     param_style = "pyformat"
+    concurrent_reads = True
 
     def __init__(self, url: DatabaseUrl, *, connect_timeout: int = 10) -> None:
         super().__init__(url)
