@@ -20,20 +20,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from pipeline import init_database
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
-from tests.harness import fresh_postgres_database
+from benchmarks.cohort import AS_OF, postgres_cohort
 
-AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
 MASTERY = str(Path(sys.executable).parent / "mastery")
 
 
@@ -94,17 +87,6 @@ def recompute(url: str, *options: str) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def cohort(users: int, url: str | None) -> Iterator[tuple[str, int | None]]:
-    if url:
-        yield url, None
-        return
-    with fresh_postgres_database("mastery_bench") as fresh:
-        init_database(fresh)
-        spec = CohortSpec(users=users, themes=60, days=90, seed=7, as_of=AS_OF)
-        yield fresh, generate_cohort_into(fresh, spec)["session_answers"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
@@ -125,7 +107,7 @@ def main() -> None:
     }
     variants = {name: variants[name] for name in args.variants.split(",")}
     out: dict[str, Any] = {"users": args.users, "machine": "python-svc, 2 cores, 24 GiB"}
-    with cohort(args.users, args.database_url) as (url, attempts):
+    with postgres_cohort(args.users, args.database_url) as (url, attempts):
         out["attempts"] = attempts
         if not args.no_warm_up:
             out["warm_up"] = recompute(url, *next(iter(variants.values())))

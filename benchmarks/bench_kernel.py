@@ -110,11 +110,11 @@ def stages(path: str, use_difficulty: bool) -> dict[str, list[float]]:
         lambda: kernel.identity_plan(kept, AS_OF - lookback, lookback),
     )
     layout = kernel.CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
+    last = identity.latest_answered if survey.kept_without_block == 0 else None
+    plan = kernel.GroupPlan(identity, users, pl.col("answered_at").max() if last is None else last)
     groups = timed(
         "group: per-row columns + group-by",
-        lambda: kernel.group_attempts(
-            kept, params, AS_OF, identity=identity, users=users, layout=layout
-        ),
+        lambda: kernel.group_attempts(kept, params, AS_OF, plan=plan, layout=layout),
     )
     ordered = timed(
         "tags, filter, sort",

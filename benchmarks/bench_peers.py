@@ -21,25 +21,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
+from benchmarks.cohort import AS_OF, cohort_spec, postgres_cohort
 from benchmarks.peers import io_floor, run_sql_peer
 from benchmarks.per_user_peer import run_per_user_peer
 from pipeline import default_params, init_database
 from pipeline.admin import generate_cohort_into
-from pipeline.config import parse_database_url
-from pipeline.generate import CohortSpec
 from pipeline.store import open_store
 from pipeline.store.base import WHOLE, scope_params
-from tests.harness import fresh_postgres_database
-
-AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def timed_recompute(url: str, partitions: int) -> dict[str, Any]:
@@ -85,18 +76,6 @@ def per_user(url: str, sample: int) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _cohort(spec: CohortSpec, url: str | None) -> Iterator[tuple[str, int]]:
-    if url:
-        with psycopg.connect(parse_database_url(url).libpq_uri) as conn:
-            counted = conn.execute("SELECT count(*) FROM session_answers").fetchone()
-        yield url, int(counted[0]) if counted else 0
-        return
-    with fresh_postgres_database("mastery_bench") as fresh:
-        init_database(fresh)
-        yield fresh, generate_cohort_into(fresh, spec)["session_answers"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000)
@@ -105,9 +84,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="a cohort generated with this --users, reused")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB end to end")
     args = parser.parse_args()
-    spec = CohortSpec(users=args.users, themes=60, days=90, seed=7, as_of=AS_OF)
     out: dict[str, Any] = {"users": args.users, "partitions": args.partitions}
-    with _cohort(spec, args.database_url) as (url, attempts):
+    with postgres_cohort(args.users, args.database_url) as (url, attempts):
         out["attempts"] = attempts
         out["pipeline_first_run"] = timed_recompute(url, args.partitions)
         out["io_floor"] = io_floor(url, AS_OF, 90)
@@ -118,7 +96,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             duck = f"duckdb:///{tmp}/bench.duckdb"
             init_database(duck)
-            generate_cohort_into(duck, spec)
+            generate_cohort_into(duck, cohort_spec(args.users))
             out["duckdb_run"] = timed_recompute(duck, args.partitions)
     rerun = out["pipeline_rerun"]["stages_total_s"]
     users = out["per_user_peer"]["users_scored_in_cohort"]
