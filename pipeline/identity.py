@@ -23,11 +23,16 @@ _HAS_BLOCK = pl.col("block_id").is_not_null()
 
 @dataclass(frozen=True)
 class IdentityPlan:
-    """Expressions before the group-by, inside it, and after it that yield ``year``/``block_id``."""
+    """Expressions before the group-by, inside it, and after it that yield ``year``/``block_id``.
+
+    ``latest_answered`` (when the plan can tell) is the latest ``answered_at`` of the group's
+    attempts that have a block, decoded after the group-by like ``decoded``.
+    """
 
     per_row: dict[str, pl.Expr]
     aggregates: list[pl.Expr]
     decoded: dict[str, pl.Expr]
+    latest_answered: pl.Expr | None = None
 
 
 def identity_plan(
@@ -127,6 +132,9 @@ def _packed_plan(stats: _Stats, window_start: datetime, lookback: timedelta) -> 
             "latest_year": pl.when(_HAS_BLOCK).then(_shift(prefix, year_bits) + year),
         },
         aggregates=[pl.col("latest_block").max(), pl.col("latest_year").max()],
+        latest_answered=_latest_answered(
+            pl.col("latest_block"), submitted_bits + question_bits + block_bits, stats.answered_min
+        ),
         decoded={
             "block_id": (pl.col("latest_block") % 2**block_bits + stats.block_min).cast(pl.Int32),
             "year": pl.when(pl.col("latest_year") % 2**year_bits == 0)
@@ -135,6 +143,26 @@ def _packed_plan(stats: _Stats, window_start: datetime, lookback: timedelta) -> 
             .cast(pl.Int32),
         },
     )
+
+
+def _latest_answered(packed: pl.Expr, low_bits: int, answered_min: int) -> pl.Expr:
+    """The answered part of a packed maximum: 0 is a null answered_at, else offset + 1."""
+    offset = _unshift(packed, low_bits).cast(pl.Int64)
+    return (
+        pl.when(offset > 0)
+        .then(offset - 1 + answered_min)
+        .otherwise(None)
+        .cast(pl.Datetime("us", "UTC"))
+    )
+
+
+def _unshift(value: pl.Expr, bits: int) -> pl.Expr:
+    """``value >> bits`` for a non-negative Int128, as divisions by powers of two."""
+    while bits > 0:
+        step = min(bits, 62)
+        value = value // pl.lit(2**step, dtype=pl.Int64).cast(pl.Int128)
+        bits -= step
+    return value
 
 
 def _shift(value: pl.Expr, bits: int) -> pl.Expr:

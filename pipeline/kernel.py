@@ -95,11 +95,16 @@ def compute_cohort(
     survey = survey_attempts(windowed, kept, params, as_of)
     lookback = timedelta(days=params.lookback_days)
     identity = identity_plan(kept, as_of - lookback, lookback)
+    if survey.kept_without_block == 0 and identity.latest_answered is not None:
+        last_attempt = identity.latest_answered  # every attempt has a block: one max fewer
+    else:
+        last_attempt = pl.col("answered_at").max()
     layout = CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
-    groups = group_attempts(kept, params, as_of, identity=identity, users=users, layout=layout)
+    plan = GroupPlan(identity, users, last_attempt)
+    groups = group_attempts(kept, params, as_of, plan=plan, layout=layout)
     if layout.overflowed(groups, survey.kept_rows):
         layout = CounterLayout.exact(survey.kept_rows, len(params.recency_buckets))
-        groups = group_attempts(kept, params, as_of, identity=identity, users=users, layout=layout)
+        groups = group_attempts(kept, params, as_of, plan=plan, layout=layout)
     tagged = with_known_tags(groups.lazy(), themes, blocks).collect()
     del groups  # each step's input goes as soon as its output exists: peak memory
     row_counts = tagged_counts(tagged)
@@ -162,6 +167,7 @@ class Survey:
 
     counts: dict[str, int]
     kept_rows: int
+    kept_without_block: int
     theme_blocks: pl.DataFrame
 
 
@@ -177,6 +183,7 @@ def survey_attempts(
         null_answered_at=(keep & pl.col("answered_at").is_null()).sum(),
         null_is_correct=(keep & pl.col("is_correct").is_null()).sum(),
         kept_rows=keep.sum(),
+        kept_without_block=(keep & pl.col("block_id").is_null()).sum(),
     )
     spellings_lf = kept.group_by("difficulty").len()
     theme_blocks_lf = (
@@ -191,8 +198,8 @@ def survey_attempts(
         pl.col("difficulty").is_not_null() & ~normalized_difficulty().is_in(known)
     )["len"].sum()
     values["unknown_difficulty"] = int(unknown)
-    kept_rows = values.pop("kept_rows")
-    return Survey(values, kept_rows, theme_blocks)
+    kept_rows, without_block = values.pop("kept_rows"), values.pop("kept_without_block")
+    return Survey(values, kept_rows, without_block, theme_blocks)
 
 
 @dataclass(frozen=True)
@@ -250,16 +257,38 @@ class CounterLayout:
 OPTIMISTIC_WIDTH = 15  # four counters per word; a (user, theme) of 32,768 attempts re-runs exact
 
 
+@dataclass(frozen=True)
+class GroupPlan:
+    """What the group-by computes besides the counters.
+
+    ``last_attempt`` is either an aggregate (the max ``answered_at``) or, when every attempt has
+    a block, decoded from the identity's own maximum after the group-by.
+    """
+
+    identity: IdentityPlan
+    users: Users
+    last_attempt: pl.Expr
+
+    @property
+    def aggregates(self) -> list[pl.Expr]:
+        own = [] if self.decodes_last_attempt else [self.last_attempt.alias("last_attempt_at")]
+        return [*own, *self.identity.aggregates]
+
+    @property
+    def decoded(self) -> dict[str, pl.Expr]:
+        own = {"last_attempt_at": self.last_attempt} if self.decodes_last_attempt else {}
+        return {**own, **self.identity.decoded}
+
+    @property
+    def decodes_last_attempt(self) -> bool:
+        return self.last_attempt is self.identity.latest_answered
+
+
 def group_attempts(
-    kept: pl.LazyFrame,
-    params: Params,
-    as_of: datetime,
-    *,
-    identity: IdentityPlan,
-    users: Users,
-    layout: CounterLayout,
+    kept: pl.LazyFrame, params: Params, as_of: datetime, *, plan: GroupPlan, layout: CounterLayout
 ) -> pl.DataFrame:
     """One row per (user, theme): counters, latest answer, identity; keyed by one UInt64."""
+    identity, users = plan.identity, plan.users
     correct = pl.col("is_correct").fill_null(False)
     names, flags = ["attempts_total", "correct_total"], [pl.lit(True), correct]
     weighted: dict[str, pl.Expr] = {}
@@ -279,11 +308,7 @@ def group_attempts(
     grouped = (
         kept.with_columns(**{GROUP_KEY: key}, **words, **weighted, **identity.per_row)
         .group_by(GROUP_KEY)
-        .agg(
-            pl.col("answered_at").max().alias("last_attempt_at"),
-            *(pl.col(name).sum() for name in [*words, *weighted]),
-            *identity.aggregates,
-        )
+        .agg(*(pl.col(name).sum() for name in [*words, *weighted]), *plan.aggregates)
     )
     return (
         grouped.with_columns(
@@ -292,7 +317,7 @@ def group_attempts(
                 (pl.col(GROUP_KEY) % pl.lit(LOW_32, pl.UInt64)).cast(pl.Int64) - THEME_OFFSET
             ).cast(pl.Int32),
             **layout.unpack(names),
-            **identity.decoded,
+            **plan.decoded,
         )
         .drop(*words, *(e.meta.output_name() for e in identity.aggregates))
         .collect(engine="streaming")
