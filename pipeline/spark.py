@@ -51,7 +51,7 @@ _SESSION_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
-_WORKER_ERROR = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$")
+_WORKER_ERROR = re.compile(r"^(?:Caused by: |: )?(?:[\w.$]+\.)?(\w+(?:Error|Exception)): (.+)$")
 
 
 def require_pyspark() -> None:
@@ -106,12 +106,16 @@ def spark_session(
     handle, name = tempfile.mkstemp(prefix="mastery-spark-", suffix=".log", dir=log_dir)
     log = Path(name)
     with os.fdopen(handle, "wb") as sink:
-        session = _start_session(master, conf, sink)
+        try:
+            session = _start_session(master, conf, sink)
+        except Exception as exc:
+            raise MasteryError(f"Spark did not start: {worker_error(exc)} (log: {log})") from None
         try:
             _configure(session, {})
             yield session
-        except MasteryError as exc:
-            raise MasteryError(f"{exc} (Spark's log: {log})") from None
+        except Exception as exc:
+            cause = str(exc) if isinstance(exc, MasteryError) else worker_error(exc)
+            raise MasteryError(f"{cause} (Spark's log: {log})") from None
         else:
             log.unlink()
         finally:

@@ -88,3 +88,22 @@ def test_unknown_engine_is_a_usage_error(
 def test_the_api_names_the_engines() -> None:
     with pytest.raises(MasteryError, match="unknown --engine 'flink': use one of polars, spark"):
         recompute("duckdb:///unused.duckdb", engine="flink")
+
+
+def test_worker_error_finds_the_root_cause_in_a_java_trace() -> None:
+    from pipeline.spark import worker_error
+
+    trace = (
+        "An error occurred while calling o91.parquet.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages\n"
+        "Caused by: java.net.ConnectException: Connection refused: /10.0.0.7:7077\n"
+        "\t... 12 more\n"
+    )
+    assert worker_error(Exception(trace)) == "ConnectException: Connection refused: /10.0.0.7:7077"
+
+
+def test_worker_error_without_a_named_exception_keeps_the_first_line() -> None:
+    from pipeline.spark import worker_error
+
+    assert worker_error(Exception("\nexecutor lost\nmore detail")) == "executor lost"
