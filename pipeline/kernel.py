@@ -100,7 +100,7 @@ def compute_cohort(
     else:
         last_attempt = pl.col("answered_at").max()
     layout = CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
-    plan = GroupPlan(identity, users, last_attempt)
+    plan = GroupPlan(identity, users, last_attempt, survey.spellings)
     groups = group_attempts(kept, params, as_of, plan=plan, layout=layout)
     if layout.overflowed(groups, survey.kept_rows):
         layout = CounterLayout.exact(survey.kept_rows, len(params.recency_buckets))
@@ -169,6 +169,7 @@ class Survey:
     kept_rows: int
     kept_without_block: int
     theme_blocks: pl.DataFrame
+    spellings: pl.Series  # the distinct non-null raw difficulties of the kept attempts
 
 
 def survey_attempts(
@@ -199,7 +200,8 @@ def survey_attempts(
     )["len"].sum()
     values["unknown_difficulty"] = int(unknown)
     kept_rows, without_block = values.pop("kept_rows"), values.pop("kept_without_block")
-    return Survey(values, kept_rows, without_block, theme_blocks)
+    raw = spellings["difficulty"].drop_nulls()
+    return Survey(values, kept_rows, without_block, theme_blocks, raw)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,7 @@ class GroupPlan:
     identity: IdentityPlan
     users: Users
     last_attempt: pl.Expr
+    difficulty_spellings: pl.Series | None = None
 
     @property
     def aggregates(self) -> list[pl.Expr]:
@@ -298,9 +301,13 @@ def group_attempts(
         names += [f"n_{index}", f"c_{index}"]
         flags += [in_bucket, in_bucket & correct]
         if params.use_difficulty:
-            weight = pl.when(in_bucket).then(difficulty_weight(params)).otherwise(0)
+            weight = pl.when(in_bucket).then(pl.col("difficulty_weight")).otherwise(0)
             weighted[f"w_{index}"] = weight
             weighted[f"wc_{index}"] = pl.when(correct).then(weight).otherwise(0)
+    if params.use_difficulty:  # once per row, not once per bucket
+        kept = kept.with_columns(
+            difficulty_weight=difficulty_weight(params, plan.difficulty_spellings)
+        )
     words = layout.pack(flags)
     key = users.code().cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + (
         pl.col("theme_id").cast(pl.Int64) + THEME_OFFSET
@@ -509,13 +516,23 @@ def normalized_difficulty() -> pl.Expr:
     return pl.col("difficulty").str.strip_chars().str.to_lowercase()
 
 
-def difficulty_weight(params: Params) -> pl.Expr:
-    """Difficulty weight as an integer scaled by 10**difficulty_decimals; 1.0 when unknown."""
+def difficulty_weight(params: Params, spellings: pl.Series | None = None) -> pl.Expr:
+    """Difficulty weight as an integer scaled by 10**difficulty_decimals; 1.0 when unknown.
+
+    Given the distinct raw ``spellings`` that occur, each is normalized once and the rows look
+    their raw value up, instead of trimming and lowercasing every row.
+    """
     units = _difficulty_units(params)
-    return normalized_difficulty().replace_strict(
-        {k: v for k, v in units.items() if k is not None},
-        default=units[None],
-        return_dtype=pl.Int64,
+    known = {k: v for k, v in units.items() if k is not None}
+    if spellings is None:
+        return normalized_difficulty().replace_strict(
+            known, default=units[None], return_dtype=pl.Int64
+        )
+    weights = spellings.to_frame("difficulty").select(
+        normalized_difficulty().replace_strict(known, default=units[None], return_dtype=pl.Int64)
+    )
+    return pl.col("difficulty").replace_strict(
+        spellings, weights.to_series(), default=units[None], return_dtype=pl.Int64
     )
 
 
