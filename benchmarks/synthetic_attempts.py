@@ -13,7 +13,7 @@ AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
 def synthetic_attempts(attempts: int, users: int, themes: int, seed: int = 1) -> pl.DataFrame:
     """Uniform-ish cohort: 30 questions per session, answered over the last 90 days."""
     rng = np.random.default_rng(seed)
-    sessions = max(attempts // 30, 1)
+    sessions = max(-(-attempts // 30), 1)  # the last session may be partial
     session_user = rng.integers(0, users, sessions)
     session_end = rng.integers(0, 90 * 86_400_000_000, sessions)
     session_of = np.repeat(np.arange(sessions), 30)[:attempts]
