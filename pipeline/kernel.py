@@ -2,6 +2,12 @@
 
 Every number is computed on integers (counts, weights scaled by a power of ten) and rounded
 once, half away from zero, on the exact rational value; nothing passes through a float.
+
+The steps (``python -m benchmarks.bench_kernel --stages`` times each): a survey of the
+attempts (data-quality counts, difficulty spellings, theme/block pairs); the identity's value
+ranges (pipeline/identity.py); one streaming group-by on a UInt64 (user code, theme) key with
+packed counters and the packed identity; the kept rows sorted by (user_id, theme_id) on
+integers; their output columns, with breakdown text built for scored rows only.
 """
 
 from __future__ import annotations
