@@ -109,7 +109,17 @@ def recompute(
             "engine": engine,
             "write_mode": _write_mode(store, scope, write_mode),
         }
-        work = Work(scope, moment, used, partitions, StageClock(progress), output, engine, spark)
+        work = Work(
+            scope,
+            moment,
+            used,
+            partitions,
+            StageClock(progress),
+            output,
+            engine,
+            spark,
+            rebuild=input_summary["write_mode"] == "rebuild",
+        )
         if dry_run:
             totals = RunTotals()
             staged = [stage for stage in _computed(store, work, totals) if output]
@@ -147,6 +157,7 @@ class Work:
     output: str | Path | None
     engine: str = "polars"
     spark: SparkOptions | None = None
+    rebuild: bool = False
 
 
 def _run(
@@ -166,7 +177,7 @@ def _run(
         with work.clock.stage("load"):
             upserted, stale = store.merge_mastery(
                 run.merge_params(datetime.now(UTC)),
-                rebuild=input_summary["write_mode"] == "rebuild",
+                rebuild=work.rebuild,
             )
         summary = totals.summary(work.clock)
         summary.update(records_upserted=upserted, stale_rows_refreshed=stale)
