@@ -8,8 +8,8 @@ import polars as pl
 
 from pipeline.errors import MasteryError
 from pipeline.extract import Scope
-from pipeline.kernel import insufficient_breakdown
 from pipeline.params import Params
+from pipeline.scoring import insufficient_breakdown
 
 STAGE_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
