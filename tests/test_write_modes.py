@@ -8,10 +8,12 @@ merge leaves them, and a failure must leave table, indexes and keys as they were
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from sqlalchemy import make_url
 
 from pipeline import MasteryError, init_database, recompute
 from pipeline.admin import generate_cohort_into
@@ -113,6 +115,24 @@ def test_auto_rebuilds_whole_cohort_runs_on_postgres(cohort_pg: str) -> None:
 def test_auto_merges_scoped_runs(cohort_pg: str) -> None:
     recompute(cohort_pg, as_of=AS_OF, theme_ids=[2], trigger="test")
     assert _input_summary(cohort_pg)["write_mode"] == "merge"
+
+
+def test_auto_merges_when_the_job_does_not_own_the_table(cohort_pg: str) -> None:
+    recompute(cohort_pg, as_of=AS_OF, trigger="test")
+    guest = f"mastery_guest_{uuid.uuid4().hex[:8]}"
+    execute(
+        cohort_pg,
+        f"CREATE ROLE {guest} LOGIN; GRANT ALL ON ALL TABLES IN SCHEMA public TO {guest}",
+    )
+    guest_url = make_url(cohort_pg).set(username=guest).render_as_string(hide_password=False)
+    try:
+        summary = recompute(guest_url, as_of=LATER, trigger="test")
+        assert _input_summary(cohort_pg)["write_mode"] == "merge"
+        assert summary["stale_rows_refreshed"] > 0
+        with pytest.raises(MasteryError, match="rebuild must own user_theme_mastery"):
+            recompute(guest_url, as_of=LATER, trigger="test", write_mode="rebuild")
+    finally:
+        execute(cohort_pg, f"DROP OWNED BY {guest}; DROP ROLE {guest}")
 
 
 def test_auto_merges_on_duckdb(duckdb_url: str) -> None:

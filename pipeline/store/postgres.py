@@ -101,7 +101,9 @@ class PostgresStore(Store):
 
     @property
     def can_rebuild(self) -> bool:
-        return True
+        """Only the table's owner may rebuild it; anyone else merges."""
+        row = self.fetch_one("owns_mastery_table")
+        return bool(row and row[0])
 
     def rebuild_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
         """Empty the output table and refill it with its next contents, inside the run's
