@@ -13,18 +13,23 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 import polars as pl
 
-from pipeline.extract import Extracted, Scope, resolve_extracted
-from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks, utc
+from pipeline.extract import (
+    Extracted,
+    Scope,
+    read_existing_keys,
+    read_raw_attempts,
+    resolve_extracted,
+)
+from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
 from pipeline.load import stage_frame
 from pipeline.params import Params
 from pipeline.store import Partition, Store
-from pipeline.store.base import scope_params
 
 Progress = Callable[[str], None]
 STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
@@ -153,12 +158,10 @@ def computed_partitions(
     and ours work at once, and at most two partitions' attempts are in memory.
     """
     lookups = Lookups.read(store)
-    moment = utc(as_of)
-    window_start = moment - timedelta(days=params.lookback_days)
 
     def read(index: int) -> pl.DataFrame:
         part = Partition(index, partitions)
-        return store.extract_raw_attempts(window_start, moment, scope.user_ids, part)
+        return read_raw_attempts(store, scope, as_of, params.lookback_days, part)
 
     reads = _read_ahead(read, partitions, ahead=store.concurrent_reads)
     for index, raw_attempts in enumerate(reads):
@@ -166,7 +169,7 @@ def computed_partitions(
         label = f"{index + 1}/{partitions}" if partitions > 1 else ""
         with clock.stage("extract", label):
             extracted = resolve_extracted(raw_attempts(), scope)
-            existing = store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, part))
+            existing = read_existing_keys(store, scope, part)
         yield compute_partition(
             extracted,
             existing,

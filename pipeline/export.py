@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,9 @@ import polars as pl
 
 from pipeline.config import DatabaseUrl
 from pipeline.errors import MasteryError
-from pipeline.extract import Scope
+from pipeline.extract import Scope, read_existing_keys, read_raw_attempts, window_start
 from pipeline.kernel import utc
 from pipeline.store import Partition, Store, open_store
-from pipeline.store.base import scope_params
 from pipeline.tags import RAW_ATTEMPT_SCHEMA
 
 MANIFEST = "_manifest.json"
@@ -71,16 +70,14 @@ def export_from_store(
     ``--partitions`` run of the same bucket count.
     """
     began = time.perf_counter()
-    as_of = utc(as_of)
-    window_start = as_of - timedelta(days=lookback_days)
     attempt_rows = existing_rows = 0
     for index in range(buckets):
         part = Partition(index, buckets)
-        raw = store.extract_raw_attempts(window_start, as_of, scope.user_ids, part)
+        raw = read_raw_attempts(store, scope, as_of, lookback_days, part)
         attempt_rows += raw.height
         _write_bucket(raw.cast(RAW_ATTEMPT_SCHEMA), bucket_directory(directory, "attempts", index))
         if with_existing:
-            keys = store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, part))
+            keys = read_existing_keys(store, scope, part)
             existing_rows += keys.height
             keys = keys.select(pl.col("user_id").cast(pl.String), pl.col("theme_id").cast(pl.Int32))
             _write_bucket(keys, bucket_directory(directory, "existing", index))
@@ -89,8 +86,8 @@ def export_from_store(
         "partition_by": BUCKET_COLUMN,
         "buckets": buckets,
         "bucket_hash": store.dialect,
-        "as_of": as_of.isoformat(),
-        "window_start": window_start.isoformat(),
+        "as_of": utc(as_of).isoformat(),
+        "window_start": window_start(as_of, lookback_days).isoformat(),
         "lookback_days": lookback_days,
         "scope": scope.as_json(),
         "attempt_rows": attempt_rows,

@@ -13,6 +13,7 @@ from pipeline.config import DatabaseUrl
 from pipeline.errors import MasteryError
 from pipeline.kernel import ATTEMPT_SCHEMA, utc
 from pipeline.store import WHOLE, Partition, Store, open_store
+from pipeline.store.base import scope_params
 from pipeline.tags import resolve_frozen_tags
 
 
@@ -47,11 +48,31 @@ def extract_from_store(
     partition: Partition = WHOLE,
 ) -> Extracted:
     """Window, user scope and partition run in the database; tags resolve in Polars."""
-    as_of = utc(as_of)
-    start = as_of - timedelta(days=lookback_days)
     return resolve_extracted(
-        store.extract_raw_attempts(start, as_of, scope.user_ids, partition), scope
+        read_raw_attempts(store, scope, as_of, lookback_days, partition), scope
     )
+
+
+def window_start(as_of: datetime, lookback_days: int) -> datetime:
+    """The first instant of the lookback window ending at ``as_of`` (UTC)."""
+    return utc(as_of) - timedelta(days=lookback_days)
+
+
+def read_raw_attempts(
+    store: Store,
+    scope: Scope,
+    as_of: datetime,
+    lookback_days: int,
+    partition: Partition = WHOLE,
+) -> pl.DataFrame:
+    """One partition's attempts in the window and user scope, before tag resolution."""
+    start = window_start(as_of, lookback_days)
+    return store.extract_raw_attempts(start, utc(as_of), scope.user_ids, partition)
+
+
+def read_existing_keys(store: Store, scope: Scope, partition: Partition = WHOLE) -> pl.DataFrame:
+    """The (user_id, theme_id) keys already in the output table for the scope's users."""
+    return store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, partition))
 
 
 def resolve_extracted(raw: pl.DataFrame, scope: Scope) -> Extracted:
