@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 SPARK_EXTRA = "pip install 'mastery-pipeline[spark]'"
 MIN_JAVA = 17
 COUNTS_COLUMN = "partition_counts"
+KEY_SCHEMA = pl.Schema({"user_id": pl.String(), "theme_id": pl.Int32()})
 OUTPUT_SCHEMA = pl.Schema({**STAGE_SCHEMA, BUCKET_COLUMN: pl.Int32(), COUNTS_COLUMN: pl.String()})
 _SPARK_TYPES: dict[type[pl.DataType], tuple[str, pa.DataType]] = {
     pl.String: ("string", pa.string()),
@@ -168,13 +169,9 @@ class BucketCompute:
 
     def __call__(self, key: tuple[Any, ...], attempts: pa.Table, existing: pa.Table) -> pa.Table:
         bucket = int(key[0].as_py() if hasattr(key[0], "as_py") else key[0])
-        raw = pl.DataFrame(attempts).drop(BUCKET_COLUMN, strict=False)
-        keys = pl.DataFrame(existing).drop(BUCKET_COLUMN, strict=False)
-        if raw.width == 0:
-            raw = pl.DataFrame(schema=RAW_ATTEMPT_SCHEMA)
         part = compute_partition(
-            resolve_extracted(raw, self.scope),
-            keys.cast({"user_id": pl.String, "theme_id": pl.Int32}) if keys.width else keys,
+            resolve_extracted(_side(attempts, RAW_ATTEMPT_SCHEMA), self.scope),
+            _side(existing, KEY_SCHEMA),
             self.lookups,
             scope=self.scope,
             as_of=self.as_of,
@@ -196,12 +193,18 @@ class BucketCompute:
         )
 
 
+def _side(table: pa.Table, schema: pl.Schema) -> pl.DataFrame:
+    """One side of a cogrouped bucket as its frame; the side with no rows may come columnless."""
+    frame = pl.DataFrame(table).drop(BUCKET_COLUMN, strict=False)
+    return frame.cast(schema) if frame.width else pl.DataFrame(schema=schema)
+
+
 def empty_partition_counts(compute: BucketCompute) -> PartitionCounts:
     """The counts of a bucket with no rows, so that a run whose buckets are all empty still
     reports every data-quality key at zero, as a local run does (Spark never calls a bucket it
     has no row of)."""
     empty = pl.DataFrame(schema=RAW_ATTEMPT_SCHEMA).to_arrow()
-    keys = pl.DataFrame(schema={"user_id": pl.String, "theme_id": pl.Int32}).to_arrow()
+    keys = pl.DataFrame(schema=KEY_SCHEMA).to_arrow()
     frame = pl.DataFrame(compute((0,), empty, keys))
     return PartitionCounts.from_json(frame[COUNTS_COLUMN][0])
 
