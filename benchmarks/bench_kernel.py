@@ -40,7 +40,7 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def child(path: str, use_difficulty: bool) -> dict[str, float]:
+def child(path: str, use_difficulty: bool, grouping: str = "auto") -> dict[str, float]:
     """Runs in its own process: load, kernel; report seconds and memory."""
     from pipeline.kernel import compute_cohort
     from pipeline.params import Params
@@ -50,7 +50,7 @@ def child(path: str, use_difficulty: bool) -> dict[str, float]:
     rss_loaded = _rss_mb()
     params = Params.from_mapping({"use_difficulty": use_difficulty})
     start, cpu = time.perf_counter(), time.process_time()
-    result = compute_cohort(frame.lazy(), params, AS_OF)
+    result = compute_cohort(frame.lazy(), params, AS_OF, grouping=grouping)  # type: ignore[arg-type]
     kernel, kernel_cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -77,11 +77,11 @@ def baseline_child(path: str) -> dict[str, float]:
     }
 
 
-def stages(path: str, use_difficulty: bool) -> dict[str, list[float]]:
+def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[float]]:
     """The kernel's steps (as in ``compute_cohort``) one at a time: [wall s, CPU s] each."""
     from datetime import timedelta
 
-    from pipeline import kernel
+    from pipeline import counters, dense, identity, kernel
     from pipeline.params import Params
 
     frame = pl.read_parquet(path)
@@ -105,30 +105,56 @@ def stages(path: str, use_difficulty: bool) -> dict[str, list[float]]:
     windowed = source.filter(kernel.in_lookback_window(params, AS_OF))
     kept = windowed.filter(pl.col("theme_id").is_not_null() & ~kernel.answered_after(AS_OF))
     survey = timed(
-        "survey: data-quality counts, theme/block pairs",
+        "survey: data-quality counts, theme/block pairs, users",
         lambda: kernel.survey_attempts(windowed, kept, params, AS_OF),
     )
     lookback = timedelta(days=params.lookback_days)
-    identity = timed(
-        "identity: value ranges, question ids",
-        lambda: kernel.identity_plan(kept, AS_OF - lookback, lookback),
-    )
-    layout = kernel.CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
-    last = identity.latest_answered if survey.kept_without_block == 0 else None
-    plan = kernel.GroupPlan(identity, users, pl.col("answered_at").max() if last is None else last)
-    groups = timed(
-        "group: per-row columns + group-by",
-        lambda: kernel.group_attempts(kept, params, AS_OF, plan=plan, layout=layout),
-    )
-    ordered = timed(
-        "tags, filter, sort",
-        lambda: kernel.in_output_order(
-            kernel.with_known_tags(groups.lazy(), None, None).filter(
-                pl.col("block_id").is_not_null()
+    ranges = timed("identity: value ranges, question ids", lambda: identity.value_ranges(kept))
+    if use_difficulty:
+        kept = kept.with_columns(
+            difficulty_weight=counters.difficulty_weight(params, survey.spellings)
+        )
+    per_attempt = counters.counters(params, AS_OF)
+    layout = counters.CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
+    found = None if grouping == "hash" else kernel._grid(survey, ranges, lookback, "auto")
+    if found is not None:
+        assert ranges is not None
+        key = dense.identity_key(ranges, AS_OF - lookback, lookback)
+        groups = timed(
+            "group: on the (user, theme) grid",
+            lambda: dense.group_on_grid(
+                kept, found, per_attempt, layout, key,
+                every_attempt_has_block=survey.kept_without_block == 0,
             ),
-            users,
-        ),
-    )
+        )  # fmt: skip
+        ordered = timed(
+            "tags, filter",
+            lambda: (
+                kernel.with_known_tags(groups.lazy(), None, None)
+                .filter(pl.col("block_id").is_not_null())
+                .drop("theme_known", "block_known")
+                .collect()
+            ),
+        )
+    else:
+        plan = identity.identity_plan(ranges, AS_OF - lookback, lookback)
+        last = plan.latest_answered if survey.kept_without_block == 0 else None
+        group_plan = kernel.GroupPlan(
+            plan, users, pl.col("answered_at").max() if last is None else last
+        )
+        groups = timed(
+            "group: per-row columns + hash group-by",
+            lambda: kernel.group_attempts(kept, per_attempt, plan=group_plan, layout=layout),
+        )
+        ordered = timed(
+            "tags, filter, sort",
+            lambda: kernel.in_output_order(
+                kernel.with_known_tags(groups.lazy(), None, None).filter(
+                    pl.col("block_id").is_not_null()
+                ),
+                users,
+            ),
+        )
     groups = groups.clear()  # release the groups before the output is built
     timed("output rows: scores, decimals, breakdown", lambda: kernel.output_rows(ordered, params))
     return timings
@@ -146,24 +172,28 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--themes", type=int, default=60)
     parser.add_argument("--use-difficulty", action="store_true")
+    parser.add_argument(
+        "--grouping", choices=["auto", "grid", "hash"], default="auto", help="kernel grouping"
+    )
     parser.add_argument("--stages", action="store_true", help="also time the kernel's steps")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--stages-child", help=argparse.SUPPRESS)
     parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.use_difficulty)))
+        print(json.dumps(child(args.child, args.use_difficulty, args.grouping)))
         return
     if args.baseline_child:
         print(json.dumps(baseline_child(args.baseline_child)))
         return
     if args.stages_child:
-        print(json.dumps(stages(args.stages_child, args.use_difficulty)))
+        print(json.dumps(stages(args.stages_child, args.use_difficulty, args.grouping)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "attempts.parquet"
         synthetic_attempts(args.attempts, args.users, args.themes).write_parquet(path)
         flags = ["--use-difficulty"] if args.use_difficulty else []
+        flags += ["--grouping", args.grouping]
         command = [sys.executable, "-m", "benchmarks.bench_kernel", *flags, "--child", str(path)]
         result = _json_of(command)
         command[-2] = "--baseline-child"

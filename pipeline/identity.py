@@ -36,15 +36,14 @@ class IdentityPlan:
 
 
 def identity_plan(
-    kept: pl.LazyFrame, window_start: datetime, lookback: timedelta, *, packed: bool = True
+    ranges: ValueRanges | None, window_start: datetime, lookback: timedelta
 ) -> IdentityPlan:
-    """The packed plan when its bit budget fits the data, else the per-group sort."""
-    if packed:
-        stats = _stats(kept)
-        if stats is not None:
-            plan = _packed_plan(stats, window_start, lookback)
-            if plan is not None:
-                return plan
+    """The packed plan when its bit budget fits ``ranges`` (see :func:`value_ranges`), else the
+    per-group sort."""
+    if ranges is not None:
+        plan = _packed_plan(ranges, window_start, lookback)
+        if plan is not None:
+            return plan
     return sorted_plan()
 
 
@@ -61,7 +60,7 @@ def sorted_plan() -> IdentityPlan:
 
 
 @dataclass(frozen=True)
-class _Stats:
+class ValueRanges:
     answered_min: int
     answered_max: int
     block_min: int
@@ -71,7 +70,7 @@ class _Stats:
     questions: pl.Series
 
 
-def _stats(kept: pl.LazyFrame) -> _Stats | None:
+def value_ranges(kept: pl.LazyFrame) -> ValueRanges | None:
     """Value ranges of the attempts that carry a block (the only ones an identity comes from)."""
     with_block = kept.filter(_HAS_BLOCK)
     ranges, questions = pl.collect_all(
@@ -92,7 +91,7 @@ def _stats(kept: pl.LazyFrame) -> _Stats | None:
     values = ranges.row(0, named=True)
     if values["block_min"] is None:
         return None
-    return _Stats(
+    return ValueRanges(
         answered_min=values["answered_min"] if values["answered_min"] is not None else 0,
         answered_max=values["answered_max"] if values["answered_max"] is not None else 0,
         block_min=values["block_min"],
@@ -103,7 +102,9 @@ def _stats(kept: pl.LazyFrame) -> _Stats | None:
     )
 
 
-def _packed_plan(stats: _Stats, window_start: datetime, lookback: timedelta) -> IdentityPlan | None:
+def _packed_plan(
+    stats: ValueRanges, window_start: datetime, lookback: timedelta
+) -> IdentityPlan | None:
     answered_bits = (stats.answered_max - stats.answered_min + 1).bit_length()
     submitted_bits = (lookback // timedelta(microseconds=1)).bit_length()
     question_bits = max(len(stats.questions) - 1, 1).bit_length()

@@ -4,23 +4,34 @@ Every number is computed on integers (counts, weights scaled by a power of ten) 
 once, half away from zero, on the exact rational value; nothing passes through a float.
 
 The steps (``python -m benchmarks.bench_kernel --stages`` times each): a survey of the
-attempts (data-quality counts, difficulty spellings, theme/block pairs); the identity's value
-ranges (pipeline/identity.py); one streaming group-by on a UInt64 (user code, theme) key with
-packed counters and the packed identity; the kept rows sorted by (user_id, theme_id) on
-integers; their output columns, with breakdown text built for scored rows only
-(pipeline/scoring.py).
+attempts (data-quality counts, difficulty spellings, theme/block pairs, users, theme range);
+the identity's value ranges (pipeline/identity.py); the grouping — on the dense (user, theme)
+grid (pipeline/dense.py) when the cohort fills it, which yields the rows in output order, else
+one streaming group-by on a UInt64 (user code, theme) key and a sort on integers — with the
+packed counters of pipeline/counters.py; the output columns, with breakdown text built for
+scored rows only (pipeline/scoring.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import polars as pl
 
-from pipeline.identity import IdentityPlan, identity_plan
+from pipeline.counters import (
+    CounterLayout,
+    Counters,
+    counters,
+    difficulty_weight,
+    normalized_difficulty,
+)
+from pipeline.dense import Grid, fits, grid, group_on_grid, identity_key
+from pipeline.identity import IdentityPlan, ValueRanges, identity_plan, value_ranges
 from pipeline.params import Params
-from pipeline.scoring import difficulty_units, max_value, output_rows
+from pipeline.scoring import max_value, output_rows
 
 KEYS = ("user_id", "theme_id")
 OUTPUT_COLUMNS = (
@@ -81,17 +92,24 @@ def compute_mastery(attempts: pl.LazyFrame, params: Params, as_of: datetime) -> 
     return compute_cohort(attempts, params, as_of).rows
 
 
+Grouping = Literal["auto", "grid", "hash"]
+
+
 def compute_cohort(
     attempts: pl.LazyFrame,
     params: Params,
     as_of: datetime,
     themes: pl.LazyFrame | None = None,
     blocks: pl.LazyFrame | None = None,
+    *,
+    grouping: Grouping = "auto",
 ) -> CohortResult:
     """Score resolved attempts; ``themes``/``blocks`` (when given) drop rows with dangling tags.
 
-    ``user_id`` may arrive as String, Categorical or Enum; the group-by runs on its integer code
-    and the strings come back only for the output rows.
+    ``user_id`` may arrive as String, Categorical or Enum. ``grouping``: ``"auto"`` groups on
+    the dense (user, theme) grid of pipeline/dense.py when it is no larger than the attempts,
+    else by hash; ``"grid"`` whenever a grid can be built, ``"hash"`` always. All give the
+    same result.
     """
     as_of = utc(as_of)
     source, users = typed_source(attempts)
@@ -99,27 +117,45 @@ def compute_cohort(
     kept = windowed.filter(pl.col("theme_id").is_not_null() & ~answered_after(as_of))
     survey = survey_attempts(windowed, kept, params, as_of)
     lookback = timedelta(days=params.lookback_days)
-    identity = identity_plan(kept, as_of - lookback, lookback)
-    if survey.kept_without_block == 0 and identity.latest_answered is not None:
-        last_attempt = identity.latest_answered  # every attempt has a block: one max fewer
+    ranges = value_ranges(kept)
+    if params.use_difficulty:  # once per row, not once per bucket
+        kept = kept.with_columns(difficulty_weight=difficulty_weight(params, survey.spellings))
+    per_attempt = counters(params, as_of)
+    buckets = len(params.recency_buckets)
+    on_grid = None if grouping == "hash" else _grid(survey, ranges, lookback, grouping)
+    if on_grid is not None:
+        key = None if ranges is None else identity_key(ranges, as_of - lookback, lookback)
+        groups = _grouped(
+            lambda layout: group_on_grid(
+                kept, on_grid, per_attempt, layout, key,
+                every_attempt_has_block=survey.kept_without_block == 0,
+            ),
+            survey.kept_rows,
+            buckets,
+        )  # fmt: skip
     else:
-        last_attempt = pl.col("answered_at").max()
-    layout = CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
-    plan = GroupPlan(identity, users, last_attempt, survey.spellings)
-    groups = group_attempts(kept, params, as_of, plan=plan, layout=layout)
-    if layout.overflowed(groups, survey.kept_rows):
-        layout = CounterLayout.exact(survey.kept_rows, len(params.recency_buckets))
-        groups = group_attempts(kept, params, as_of, plan=plan, layout=layout)
+        identity = identity_plan(ranges, as_of - lookback, lookback)
+        if survey.kept_without_block == 0 and identity.latest_answered is not None:
+            last_attempt = identity.latest_answered  # every attempt has a block: one max fewer
+        else:
+            last_attempt = pl.col("answered_at").max()
+        plan = GroupPlan(identity, users, last_attempt)
+        groups = _grouped(
+            lambda layout: group_attempts(kept, per_attempt, plan=plan, layout=layout),
+            survey.kept_rows,
+            buckets,
+        )
     tagged = with_known_tags(groups.lazy(), themes, blocks).collect()
     del groups  # each step's input goes as soon as its output exists: peak memory
     row_counts = tagged_counts(tagged)
-    ordered = in_output_order(
-        tagged.lazy().filter(
-            pl.col("block_id").is_not_null() & pl.col("theme_known") & pl.col("block_known")
-        ),
-        users,
+    scored = tagged.lazy().filter(
+        pl.col("block_id").is_not_null() & pl.col("theme_known") & pl.col("block_known")
     )
     del tagged
+    if on_grid is not None:  # the grid's slots are already in output order
+        ordered = scored.drop("theme_known", "block_known").collect()
+    else:
+        ordered = in_output_order(scored, users)
     rows = output_rows(ordered, params)
     quality = {**survey.counts, **row_counts}
     quality["themes_under_two_blocks"] = themes_under_two_blocks(survey.theme_blocks)
@@ -128,6 +164,26 @@ def compute_cohort(
         data_quality={k: quality[k] for k in DATA_QUALITY_KEYS},
         theme_blocks=survey.theme_blocks,
     )
+
+
+def _grid(
+    survey: Survey, ranges: ValueRanges | None, lookback: timedelta, grouping: Grouping
+) -> Grid | None:
+    if ranges is not None and not fits(ranges, lookback):
+        return None
+    limit = survey.kept_rows if grouping == "auto" else None
+    return grid(survey.users, *survey.theme_range, limit=limit)
+
+
+def _grouped(
+    group: Callable[[CounterLayout], pl.DataFrame], rows: int, buckets: int
+) -> pl.DataFrame:
+    """Group with the cheap counter layout; again with the exact one if a counter wrapped."""
+    layout = CounterLayout.for_rows(rows, buckets)
+    groups = group(layout)
+    if layout.overflowed(groups, rows):
+        groups = group(CounterLayout.exact(rows, buckets))
+    return groups
 
 
 # collect_all would otherwise cache the subplan its queries share (the filtered attempts, every
@@ -175,6 +231,8 @@ class Survey:
     kept_without_block: int
     theme_blocks: pl.DataFrame
     spellings: pl.Series  # the distinct non-null raw difficulties of the kept attempts
+    users: pl.Series  # the distinct user ids of the kept attempts
+    theme_range: tuple[int | None, int | None]
 
 
 def survey_attempts(
@@ -190,15 +248,22 @@ def survey_attempts(
         null_is_correct=(keep & pl.col("is_correct").is_null()).sum(),
         kept_rows=keep.sum(),
         kept_without_block=(keep & pl.col("block_id").is_null()).sum(),
+        theme_min=pl.col("theme_id").filter(keep).min(),
+        theme_max=pl.col("theme_id").filter(keep).max(),
     )
     spellings_lf = kept.group_by("difficulty").len()
     theme_blocks_lf = (
         kept.filter(pl.col("block_id").is_not_null()).select("theme_id", "block_id").unique()
     )
-    counts, spellings, theme_blocks = pl.collect_all(
-        [counts_lf, spellings_lf, theme_blocks_lf], engine="streaming", optimizations=NO_SHARED_SCAN
+    users_lf = kept.select(pl.col("user_id").unique())
+    counts, spellings, theme_blocks, users = pl.collect_all(
+        [counts_lf, spellings_lf, theme_blocks_lf, users_lf],
+        engine="streaming",
+        optimizations=NO_SHARED_SCAN,
     )
-    values = {k: int(v) for k, v in counts.row(0, named=True).items()}
+    values = counts.row(0, named=True)
+    theme_range = values.pop("theme_min"), values.pop("theme_max")
+    values = {k: int(v) for k, v in values.items()}
     known = list(params.difficulty_weights)
     unknown = spellings.filter(
         pl.col("difficulty").is_not_null() & ~normalized_difficulty().is_in(known)
@@ -206,62 +271,9 @@ def survey_attempts(
     values["unknown_difficulty"] = int(unknown)
     kept_rows, without_block = values.pop("kept_rows"), values.pop("kept_without_block")
     raw = spellings["difficulty"].drop_nulls()
-    return Survey(values, kept_rows, without_block, theme_blocks, raw)
-
-
-@dataclass(frozen=True)
-class CounterLayout:
-    """Per-attempt counters (1, correct, and per bucket in-bucket and in-bucket-correct) packed
-    side by side in UInt64 words, ``width`` bits each: one sum per word instead of one per
-    counter.
-
-    The sums stay exact while no group holds ``2**width`` attempts (every counter is at most the
-    group's count). The count is the lowest field of the first word, so a count that did wrap
-    shows as a smaller total: the totals add up to fewer than the attempts grouped.
-    """
-
-    width: int
-    fields: int
-    may_overflow: bool
-
-    @property
-    def per_word(self) -> int:
-        return 63 // self.width
-
-    @classmethod
-    def for_rows(cls, rows: int, buckets: int) -> CounterLayout:
-        """Exact widths for small inputs; 15 bits (checked afterwards) for large ones."""
-        exact = cls.exact(rows, buckets)
-        if exact.width <= OPTIMISTIC_WIDTH:
-            return exact
-        return cls(OPTIMISTIC_WIDTH, exact.fields, may_overflow=True)
-
-    @classmethod
-    def exact(cls, rows: int, buckets: int) -> CounterLayout:
-        return cls(max(rows.bit_length(), 1), 2 + 2 * buckets, may_overflow=False)
-
-    def overflowed(self, groups: pl.DataFrame, rows: int) -> bool:
-        return self.may_overflow and int(groups["attempts_total"].sum()) != rows
-
-    def pack(self, flags: list[pl.Expr]) -> dict[str, pl.Expr]:
-        words: dict[str, pl.Expr] = {}
-        for index, flag in enumerate(flags):
-            word, slot = divmod(index, self.per_word)
-            value = flag.cast(pl.UInt64) * pl.lit(2 ** (slot * self.width), pl.UInt64)
-            name = f"word_{word}"
-            words[name] = words[name] + value if name in words else value
-        return words
-
-    def unpack(self, names: list[str]) -> dict[str, pl.Expr]:
-        fields = {}
-        for index, name in enumerate(names):
-            word, slot = divmod(index, self.per_word)
-            shifted = pl.col(f"word_{word}") // pl.lit(2 ** (slot * self.width), pl.UInt64)
-            fields[name] = (shifted % pl.lit(1 << self.width, pl.UInt64)).cast(pl.Int64)
-        return fields
-
-
-OPTIMISTIC_WIDTH = 15  # four counters per word; a (user, theme) of 32,768 attempts re-runs exact
+    return Survey(
+        values, kept_rows, without_block, theme_blocks, raw, users.to_series(), theme_range
+    )
 
 
 @dataclass(frozen=True)
@@ -275,7 +287,6 @@ class GroupPlan:
     identity: IdentityPlan
     users: Users
     last_attempt: pl.Expr
-    difficulty_spellings: pl.Series | None = None
 
     @property
     def aggregates(self) -> list[pl.Expr]:
@@ -293,27 +304,12 @@ class GroupPlan:
 
 
 def group_attempts(
-    kept: pl.LazyFrame, params: Params, as_of: datetime, *, plan: GroupPlan, layout: CounterLayout
+    kept: pl.LazyFrame, per_attempt: Counters, *, plan: GroupPlan, layout: CounterLayout
 ) -> pl.DataFrame:
     """One row per (user, theme): counters, latest answer, identity; keyed by one UInt64."""
     identity, users = plan.identity, plan.users
-    correct = pl.col("is_correct").fill_null(False)
-    names, flags = ["attempts_total", "correct_total"], [pl.lit(True), correct]
-    weighted: dict[str, pl.Expr] = {}
-    for index, bucket in enumerate(params.recency_buckets):
-        cutoff = as_of - timedelta(days=bucket.days)
-        in_bucket = (pl.col("answered_at") >= pl.lit(cutoff)).fill_null(False)
-        names += [f"n_{index}", f"c_{index}"]
-        flags += [in_bucket, in_bucket & correct]
-        if params.use_difficulty:
-            weight = pl.when(in_bucket).then(pl.col("difficulty_weight")).otherwise(0)
-            weighted[f"w_{index}"] = weight
-            weighted[f"wc_{index}"] = pl.when(correct).then(weight).otherwise(0)
-    if params.use_difficulty:  # once per row, not once per bucket
-        kept = kept.with_columns(
-            difficulty_weight=difficulty_weight(params, plan.difficulty_spellings)
-        )
-    words = layout.pack(flags)
+    names, weighted = per_attempt.names, per_attempt.weighted
+    words = layout.pack(per_attempt.flags)
     key = users.code().cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + (
         pl.col("theme_id").cast(pl.Int64) + THEME_OFFSET
     ).cast(pl.UInt64)
@@ -382,30 +378,6 @@ def in_lookback_window(params: Params, as_of: datetime) -> pl.Expr:
 def answered_after(as_of: datetime) -> pl.Expr:
     """Answers after ``as_of`` are excluded; a null ``answered_at`` is not after it."""
     return (pl.col("answered_at") > pl.lit(as_of)).fill_null(False)
-
-
-def normalized_difficulty() -> pl.Expr:
-    return pl.col("difficulty").str.strip_chars().str.to_lowercase()
-
-
-def difficulty_weight(params: Params, spellings: pl.Series | None = None) -> pl.Expr:
-    """Difficulty weight as an integer scaled by 10**difficulty_decimals; 1.0 when unknown.
-
-    Given the distinct raw ``spellings`` that occur, each is normalized once and the rows look
-    their raw value up, instead of trimming and lowercasing every row.
-    """
-    units = difficulty_units(params)
-    known = {k: v for k, v in units.items() if k is not None}
-    if spellings is None:
-        return normalized_difficulty().replace_strict(
-            known, default=units[None], return_dtype=pl.Int64
-        )
-    weights = spellings.to_frame("difficulty").select(
-        normalized_difficulty().replace_strict(known, default=units[None], return_dtype=pl.Int64)
-    )
-    return pl.col("difficulty").replace_strict(
-        spellings, weights.to_series(), default=units[None], return_dtype=pl.Int64
-    )
 
 
 def with_known_tags(

@@ -28,7 +28,8 @@ def _attempt(question: str, block: int | None, answered: datetime | None) -> dic
 
 def _plan(attempts: list[dict[str, Any]], lookback_days: int = 90) -> identity.IdentityPlan:
     lookback = timedelta(days=lookback_days)
-    return identity.identity_plan(attempts_frame(attempts), AS_OF - lookback, lookback)
+    ranges = identity.value_ranges(attempts_frame(attempts))
+    return identity.identity_plan(ranges, AS_OF - lookback, lookback)
 
 
 def test_packed_plan_when_the_bits_fit() -> None:
@@ -74,7 +75,12 @@ def test_sorted_plan_equals_the_reference(case: tuple[Any, ...]) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kernel, "identity_plan", lambda *args, **kw: identity.sorted_plan())
         result = kernel.compute_cohort(
-            attempts_frame(attempts), Params.from_mapping(raw), as_of, themes=themes, blocks=blocks
+            attempts_frame(attempts),
+            Params.from_mapping(raw),
+            as_of,
+            themes=themes,
+            blocks=blocks,
+            grouping="hash",  # the grid has its own identity (pipeline/dense.py)
         )
     assert_frame_equal(result.rows, rows_frame(expected_rows))
 

@@ -6,16 +6,20 @@ Every column, the breakdown_json text digit for digit, and every data-quality co
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from pipeline.kernel import compute_cohort
+from pipeline import dense
+from pipeline.kernel import Grouping, compute_cohort
 from pipeline.params import Params
 from tests.reference import attempts_frame, normalize_params, reference, rows_frame
 
@@ -166,29 +170,56 @@ def frames(theme_ids: set[int] | None, block_ids: set[int] | None) -> tuple[Any,
     return themes, blocks
 
 
+GROUPINGS = pytest.mark.parametrize("grouping", ["grid", "hash"])
+
+
+@contextmanager
+def small_batches() -> Iterator[None]:
+    """The grid streams three-row batches, so that most cohorts span several."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dense, "BATCH_ROWS", 3)
+        yield
+
+
+@GROUPINGS
 @SLOW
 @given(cohort())
-def test_kernel_equals_exact_reference(case: tuple[Any, ...]) -> None:
+def test_kernel_equals_exact_reference(grouping: Grouping, case: tuple[Any, ...]) -> None:
     raw, as_of, attempts, theme_ids, block_ids = case
     expected_rows, expected_dq = reference(attempts, raw, as_of, theme_ids, block_ids)
     themes, blocks = frames(theme_ids, block_ids)
-    result = compute_cohort(
-        attempts_frame(attempts), Params.from_mapping(raw), as_of, themes=themes, blocks=blocks
-    )
+    with small_batches():
+        result = compute_cohort(
+            attempts_frame(attempts),
+            Params.from_mapping(raw),
+            as_of,
+            themes=themes,
+            blocks=blocks,
+            grouping=grouping,
+        )
     assert_frame_equal(result.rows, rows_frame(expected_rows))
     assert result.data_quality == expected_dq
 
 
+@GROUPINGS
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohort(), st.randoms(use_true_random=False))
-def test_kernel_ignores_input_order(case: tuple[Any, ...], rng: random.Random) -> None:
+def test_kernel_ignores_input_order(
+    grouping: Grouping, case: tuple[Any, ...], rng: random.Random
+) -> None:
     raw, as_of, attempts, theme_ids, block_ids = case
     themes, blocks = frames(theme_ids, block_ids)
     params = Params.from_mapping(raw)
-    first = compute_cohort(attempts_frame(attempts), params, as_of, themes=themes, blocks=blocks)
     shuffled = attempts[:]
     rng.shuffle(shuffled)
-    second = compute_cohort(attempts_frame(shuffled), params, as_of, themes=themes, blocks=blocks)
+    with small_batches():
+        first, second = (
+            compute_cohort(
+                attempts_frame(these), params, as_of, themes=themes, blocks=blocks,
+                grouping=grouping,
+            )
+            for these in (attempts, shuffled)
+        )  # fmt: skip
     assert_frame_equal(first.rows, second.rows)
     assert first.data_quality == second.data_quality
 

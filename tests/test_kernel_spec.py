@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pipeline import dense, kernel
 from pipeline.kernel import compute_cohort, compute_mastery
 from pipeline.params import Params
 from tests.reference import DATA_QUALITY_KEYS, OUTPUT_SCHEMA, attempts_frame, rows_frame
@@ -23,6 +24,19 @@ AS_OF = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)
 _NOW = object()
+
+
+@pytest.fixture(autouse=True, params=["grid", "hash"])
+def grouping(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every behaviour holds for both ways of grouping (pipeline/dense.py and the hash
+    group-by); the grid streams two-row batches so that batches meet."""
+    if request.param == "hash":
+        monkeypatch.setattr(kernel, "_grid", lambda *args: None)
+    else:
+        whenever = kernel._grid
+        monkeypatch.setattr(kernel, "_grid", lambda *args: whenever(*args[:3], "grid"))
+        monkeypatch.setattr(dense, "BATCH_ROWS", 2)
+    return str(request.param)
 
 
 def att(
@@ -757,3 +771,13 @@ def test_input_row_order_does_not_matter() -> None:
         rows, dq = run(shuffled)
         assert_frame_equal(rows, expected_rows)
         assert dq == expected_dq
+
+
+def test_a_group_of_32768_attempts_is_counted_exactly() -> None:
+    # 2**15 attempts overflow the kernel's optimistic 15-bit counters, which must notice and
+    # count again: 32768 attempts, 16384 correct, all inside 7d -> 50 %, 0.5 in every bucket,
+    # score 0.5 * (0.5 + 0.3 + 0.2) = 0.5
+    attempts = [att(f"q{i}", 1, ok=i % 2 == 0) for i in range(2**15)]
+    row = one_row(run(attempts)[0])
+    assert (row["attempts_total"], row["correct_total"]) == (32768, 16384)
+    assert (row["accuracy_pct"], row["mastery_score"]) == (Decimal("50.00"), Decimal("0.5000"))
