@@ -1,6 +1,7 @@
 """Kernel throughput and peak memory on synthetic resolved attempts (no database).
 
     python -m benchmarks.bench_kernel --attempts 30000000 --users 100000 --themes 60 [--stages]
+        [--grouping auto|grid|hash]
 
 The input is written to Parquet, then a fresh process loads it and runs the kernel, so the
 peak RSS it reports belongs to the kernel run alone. The baseline, timed in another fresh
@@ -10,7 +11,8 @@ shared machine better than seconds, and so does CPU time (``*_cpu_s``: user + sy
 of the process, all threads).
 
 ``--stages`` then runs the kernel's steps one by one in another fresh process, each collected
-on its own, and prints wall and CPU seconds per step.
+on its own, and prints wall and CPU seconds per step. ``--grouping hash`` times the hash
+group-by that sparse cohorts use instead of the (user, theme) grid (pipeline/dense.py).
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def compute_cohort(
     source, users = typed_source(attempts)
     windowed = source.filter(in_lookback_window(params, as_of))
     kept = windowed.filter(pl.col("theme_id").is_not_null() & ~answered_after(as_of))
-    survey = survey_attempts(windowed, kept, params, as_of)
+    survey = survey_attempts(windowed, kept, params, as_of, users=grouping != "hash")
     lookback = timedelta(days=params.lookback_days)
     ranges = value_ranges(kept)
     if params.use_difficulty:  # once per row, not once per bucket
@@ -156,6 +156,7 @@ def compute_cohort(
         ordered = scored.drop("theme_known", "block_known").collect()
     else:
         ordered = in_output_order(scored, users)
+    del scored  # it holds the tagged groups
     rows = output_rows(ordered, params)
     quality = {**survey.counts, **row_counts}
     quality["themes_under_two_blocks"] = themes_under_two_blocks(survey.theme_blocks)
@@ -236,9 +237,15 @@ class Survey:
 
 
 def survey_attempts(
-    windowed: pl.LazyFrame, kept: pl.LazyFrame, params: Params, as_of: datetime
+    windowed: pl.LazyFrame,
+    kept: pl.LazyFrame,
+    params: Params,
+    as_of: datetime,
+    *,
+    users: bool = True,
 ) -> Survey:
-    """Attempt-level data-quality counts, distinct difficulty spellings, theme/block pairs."""
+    """Attempt-level data-quality counts, distinct difficulty spellings, theme/block pairs and
+    (when ``users``, for the grid) the distinct user ids."""
     after = answered_after(as_of)
     keep = pl.col("theme_id").is_not_null() & ~after
     counts_lf = windowed.select(
@@ -255,8 +262,8 @@ def survey_attempts(
     theme_blocks_lf = (
         kept.filter(pl.col("block_id").is_not_null()).select("theme_id", "block_id").unique()
     )
-    users_lf = kept.select(pl.col("user_id").unique())
-    counts, spellings, theme_blocks, users = pl.collect_all(
+    users_lf = kept.select(pl.col("user_id").unique()) if users else kept.select("user_id").head(0)
+    counts, spellings, theme_blocks, user_ids = pl.collect_all(
         [counts_lf, spellings_lf, theme_blocks_lf, users_lf],
         engine="streaming",
         optimizations=NO_SHARED_SCAN,
@@ -272,7 +279,7 @@ def survey_attempts(
     kept_rows, without_block = values.pop("kept_rows"), values.pop("kept_without_block")
     raw = spellings["difficulty"].drop_nulls()
     return Survey(
-        values, kept_rows, without_block, theme_blocks, raw, users.to_series(), theme_range
+        values, kept_rows, without_block, theme_blocks, raw, user_ids.to_series(), theme_range
     )
 
 
