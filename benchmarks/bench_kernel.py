@@ -42,9 +42,11 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def child(path: str, use_difficulty: bool, grouping: str = "auto") -> dict[str, float]:
+def child(
+    path: str, use_difficulty: bool, grouping: str = "auto", user_codes: bool = False
+) -> dict[str, float]:
     """Runs in its own process: load, kernel; report seconds and memory."""
-    from pipeline.kernel import compute_cohort
+    from pipeline.kernel import compute_cohort, with_user_codes
     from pipeline.params import Params
 
     frame = pl.read_parquet(path)
@@ -52,7 +54,9 @@ def child(path: str, use_difficulty: bool, grouping: str = "auto") -> dict[str, 
     rss_loaded = _rss_mb()
     params = Params.from_mapping({"use_difficulty": use_difficulty})
     start, cpu = time.perf_counter(), time.process_time()
-    result = compute_cohort(frame.lazy(), params, AS_OF, grouping=grouping)  # type: ignore[arg-type]
+    attempts = with_user_codes(frame) if user_codes else frame
+    result = compute_cohort(attempts.lazy(), params, AS_OF, grouping=grouping)  # type: ignore[arg-type]
+    del attempts
     kernel, kernel_cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -175,6 +179,11 @@ def main() -> None:
     parser.add_argument("--themes", type=int, default=60)
     parser.add_argument("--use-difficulty", action="store_true")
     parser.add_argument(
+        "--user-codes",
+        action="store_true",
+        help="time what the pipeline runs: kernel.with_user_codes, then the kernel",
+    )
+    parser.add_argument(
         "--grouping", choices=["auto", "grid", "hash"], default="auto", help="kernel grouping"
     )
     parser.add_argument("--stages", action="store_true", help="also time the kernel's steps")
@@ -183,7 +192,7 @@ def main() -> None:
     parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.use_difficulty, args.grouping)))
+        print(json.dumps(child(args.child, args.use_difficulty, args.grouping, args.user_codes)))
         return
     if args.baseline_child:
         print(json.dumps(baseline_child(args.baseline_child)))
@@ -195,7 +204,7 @@ def main() -> None:
         path = Path(tmp) / "attempts.parquet"
         synthetic_attempts(args.attempts, args.users, args.themes).write_parquet(path)
         flags = ["--use-difficulty"] if args.use_difficulty else []
-        flags += ["--grouping", args.grouping]
+        flags += ["--grouping", args.grouping] + (["--user-codes"] if args.user_codes else [])
         command = [sys.executable, "-m", "benchmarks.bench_kernel", *flags, "--child", str(path)]
         result = _json_of(command)
         command[-2] = "--baseline-child"

@@ -26,7 +26,12 @@ from pipeline.extract import (
     read_raw_attempts,
     resolve_extracted,
 )
-from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
+from pipeline.kernel import (
+    CohortResult,
+    compute_cohort,
+    themes_under_two_blocks,
+    with_user_codes,
+)
 from pipeline.load import stage_frame
 from pipeline.params import Params
 from pipeline.store import Partition, Store
@@ -134,7 +139,11 @@ def compute_partition(
         attempts = validate_attempts(extracted.attempts)
     with clock.stage("compute", label):
         result = compute_cohort(
-            attempts.lazy(), params, as_of, lookups.themes.lazy(), lookups.blocks.lazy()
+            with_user_codes(attempts).lazy(),
+            params,
+            as_of,
+            lookups.themes.lazy(),
+            lookups.blocks.lazy(),
         )
         stage = stage_frame(result.rows, existing, scope, params)
     with clock.stage("validate_output", label):

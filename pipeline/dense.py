@@ -28,6 +28,7 @@ import polars as pl
 
 from pipeline.counters import CounterLayout, Counters
 from pipeline.identity import ValueRanges
+from pipeline.scoring import max_value
 
 WORD_BITS = 62  # Int64 words that stay positive
 NO_BLOCK = -1  # identity words of attempts without a block: below every real key
@@ -36,35 +37,52 @@ NO_ANSWER = np.iinfo(np.int64).min
 
 @dataclass(frozen=True)
 class Grid:
-    """The slots: ``names`` are the sorted distinct user ids, themes a contiguous id range."""
+    """The slots: ``names`` are the sorted distinct user ids, themes a contiguous id range.
+
+    A Categorical or Enum ``user_id`` finds its rank through ``rank_of_code`` (one integer
+    gather); a String one through an Enum of the names (hashing every id).
+    """
 
     names: pl.Series
     theme_min: int
     themes: int
+    rank_of_code: pl.Series | None = None
 
     @property
     def slots(self) -> int:
         return len(self.names) * self.themes
 
     def slot(self) -> pl.Expr:
-        rank = pl.col("user_id").cast(pl.Enum(self.names)).to_physical().cast(pl.Int64)
-        return rank * self.themes + (pl.col("theme_id").cast(pl.Int64) - self.theme_min)
+        if self.rank_of_code is None:
+            rank = pl.col("user_id").cast(pl.Enum(self.names)).to_physical()
+        else:
+            rank = pl.lit(self.rank_of_code).gather(pl.col("user_id").to_physical())
+        return rank.cast(pl.Int64) * self.themes + (
+            pl.col("theme_id").cast(pl.Int64) - self.theme_min
+        )
 
 
 def grid(
     users: pl.Series, theme_min: int | None, theme_max: int | None, *, limit: int | None
 ) -> Grid | None:
-    """The grid of these users and themes, unless it has more than ``limit`` slots.
+    """The grid of these (distinct) users and themes, unless it has more than ``limit`` slots.
 
     The kernel's limit is the attempts' count: the grid's arrays then cost less than theirs.
     """
     if users.null_count() or theme_min is None or theme_max is None:
         return None
-    names = users.cast(pl.String).sort()
-    found = Grid(names, theme_min, theme_max - theme_min + 1)
-    if found.slots == 0 or (limit is not None and found.slots > max(limit, 1)):
+    themes = theme_max - theme_min + 1
+    if len(users) * themes == 0 or (limit is not None and len(users) * themes > max(limit, 1)):
         return None
-    return found
+    strings = users.cast(pl.String)
+    order = strings.arg_sort()
+    names = strings.gather(order)
+    if not isinstance(users.dtype, pl.Categorical | pl.Enum):
+        return Grid(names, theme_min, themes)
+    codes = users.to_physical()
+    rank_of_code = pl.zeros(max_value(codes) + 1, pl.UInt32, eager=True)
+    rank_of_code.scatter(codes.gather(order), pl.int_range(len(codes), dtype=pl.UInt32, eager=True))
+    return Grid(names, theme_min, themes, rank_of_code)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,21 @@ def compute_mastery(attempts: pl.LazyFrame, params: Params, as_of: datetime) -> 
 Grouping = Literal["auto", "grid", "hash"]
 
 
+def with_user_codes(attempts: pl.DataFrame) -> pl.DataFrame:
+    """``user_id`` as a Categorical of its own, the other columns shared.
+
+    The kernel reads the user ids in several passes; as codes, each id is hashed once, here
+    (in parallel), instead of once per pass.
+    """
+    codes = (
+        attempts.lazy()
+        .select(pl.col("user_id").cast(pl.Categorical(pl.Categories.random())))
+        .collect(engine="streaming")
+        .to_series()
+    )
+    return attempts.with_columns(codes)
+
+
 def compute_cohort(
     attempts: pl.LazyFrame,
     params: Params,

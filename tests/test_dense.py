@@ -86,3 +86,13 @@ def test_grid_and_hash_agree_on_a_sparse_cohort() -> None:
     assert grid.rows.select("user_id", "theme_id").rows() == [
         ("a", 1), ("b", 150), ("c", 1), ("c", 300)
     ]  # fmt: skip
+
+
+def test_categorical_users_find_their_rank_by_code() -> None:
+    users = pl.Series(["u2", "u10", "u1"], dtype=pl.Enum(["u2", "x", "u10", "u1"]))
+    grid = dense.grid(users, 1, 2, limit=None)
+    assert grid is not None
+    assert grid.rank_of_code is not None
+    # codes u2=0, x=1 (absent), u10=2, u1=3; sorted ids u1 < u10 < u2 -> ranks 2, -, 1, 0
+    frame = pl.DataFrame({"user_id": users, "theme_id": [2, 1, 1]})
+    assert frame.select(grid.slot()).to_series().to_list() == [2 * 2 + 1, 1 * 2 + 0, 0]

@@ -181,16 +181,27 @@ def small_batches() -> Iterator[None]:
         yield
 
 
+USER_DTYPES = st.sampled_from(
+    [
+        pl.String,
+        pl.Categorical(),
+        pl.Enum(["u2", "zz", "u10", "u1"]),  # codes out of the ids' order, one never used
+    ]
+)
+
+
 @GROUPINGS
 @SLOW
-@given(cohort())
-def test_kernel_equals_exact_reference(grouping: Grouping, case: tuple[Any, ...]) -> None:
+@given(cohort(), USER_DTYPES)
+def test_kernel_equals_exact_reference(
+    grouping: Grouping, case: tuple[Any, ...], user_dtype: pl.DataType
+) -> None:
     raw, as_of, attempts, theme_ids, block_ids = case
     expected_rows, expected_dq = reference(attempts, raw, as_of, theme_ids, block_ids)
     themes, blocks = frames(theme_ids, block_ids)
     with small_batches():
         result = compute_cohort(
-            attempts_frame(attempts),
+            attempts_frame(attempts).with_columns(pl.col("user_id").cast(user_dtype)),
             Params.from_mapping(raw),
             as_of,
             themes=themes,
