@@ -87,7 +87,7 @@ def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[flo
     """The kernel's steps (as in ``compute_cohort``) one at a time: [wall s, CPU s] each."""
     from datetime import timedelta
 
-    from pipeline import counters, dense, identity, kernel
+    from pipeline import counters, dense, hashed, identity, kernel
     from pipeline.params import Params
 
     frame = pl.read_parquet(path)
@@ -145,16 +145,16 @@ def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[flo
     else:
         plan = identity.identity_plan(ranges, AS_OF - lookback, lookback)
         last = plan.latest_answered if survey.kept_without_block == 0 else None
-        group_plan = kernel.GroupPlan(
+        group_plan = hashed.GroupPlan(
             plan, users, pl.col("answered_at").max() if last is None else last
         )
         groups = timed(
             "group: per-row columns + hash group-by",
-            lambda: kernel.group_attempts(kept, per_attempt, plan=group_plan, layout=layout),
+            lambda: hashed.group_attempts(kept, per_attempt, plan=group_plan, layout=layout),
         )
         ordered = timed(
             "tags, filter, sort",
-            lambda: kernel.in_output_order(
+            lambda: hashed.in_output_order(
                 kernel.with_known_tags(groups.lazy(), None, None).filter(
                     pl.col("block_id").is_not_null()
                 ),

@@ -9,9 +9,10 @@ theme_id), so no sort follows.
 
 The identity (SPEC §4: block and year of the latest attempt with a block, latest by answered,
 then submitted, then question) is a lexicographic maximum taken in stages: the key's parts are
-packed into as few Int64 words as fit, each stage keeps only the attempts equal to their slot's
-maximum so far, and the block and year maxima of the survivors decide — the packed Int128 plan's
-result (pipeline/identity.py) without 128-bit arithmetic.
+packed into as few Int64 words as fit; the streamed pass takes each slot's first-word maximum;
+a second pass keeps the attempts equal to it (about one per slot), whose later words, then
+block and year, are maximised in turn — the packed Int128 plan's result (pipeline/identity.py)
+without 128-bit arithmetic.
 
 :func:`grid` declines (the kernel then hashes) when the grid has more slots than attempts, when
 a user id is null, or when one key part needs more than 62 bits.

@@ -7,7 +7,7 @@ The steps (``python -m benchmarks.bench_kernel --stages`` times each): a survey 
 attempts (data-quality counts, difficulty spellings, theme/block pairs, users, theme range);
 the identity's value ranges (pipeline/identity.py); the grouping — on the dense (user, theme)
 grid (pipeline/dense.py) when the cohort fills it, which yields the rows in output order, else
-one streaming group-by on a UInt64 (user code, theme) key and a sort on integers — with the
+one streaming group-by and a sort (pipeline/hashed.py) — with the
 packed counters of pipeline/counters.py; the output columns, with breakdown text built for
 scored rows only (pipeline/scoring.py).
 """
@@ -23,15 +23,15 @@ import polars as pl
 
 from pipeline.counters import (
     CounterLayout,
-    Counters,
     counters,
     difficulty_weight,
     normalized_difficulty,
 )
 from pipeline.dense import Grid, fits, grid, group_on_grid, identity_key
-from pipeline.identity import IdentityPlan, ValueRanges, identity_plan, value_ranges
+from pipeline.hashed import GroupPlan, Users, group_attempts, in_output_order
+from pipeline.identity import ValueRanges, identity_plan, value_ranges
 from pipeline.params import Params
-from pipeline.scoring import max_value, output_rows
+from pipeline.scoring import output_rows
 
 KEYS = ("user_id", "theme_id")
 OUTPUT_COLUMNS = (
@@ -205,23 +205,6 @@ def _grouped(
 # collect_all would otherwise cache the subplan its queries share (the filtered attempts, every
 # column) in memory: twice the time of scanning the input once per query.
 NO_SHARED_SCAN = pl.QueryOptFlags(comm_subplan_elim=False)
-GROUP_KEY = "group_key"
-THEME_OFFSET = 2**31  # theme_id (Int32) + 2**31 fits the key's low 32 bits, in theme order
-LOW_32 = 2**32
-
-
-@dataclass(frozen=True)
-class Users:
-    """How ``user_id`` becomes a UInt32 code: its own categorical, or the input's."""
-
-    dtype: pl.DataType
-    keepalive: pl.Series  # a Categories mapping lives only while some data uses it
-
-    def code(self) -> pl.Expr:
-        return pl.col("user_id").cast(self.dtype).to_physical()
-
-    def names(self, codes: pl.Series) -> pl.Series:
-        return codes.cat.to(self.dtype).cast(pl.String)
 
 
 def typed_source(attempts: pl.LazyFrame) -> tuple[pl.LazyFrame, Users]:
@@ -298,62 +281,6 @@ def survey_attempts(
     )
 
 
-@dataclass(frozen=True)
-class GroupPlan:
-    """What the group-by computes besides the counters.
-
-    ``last_attempt`` is either an aggregate (the max ``answered_at``) or, when every attempt has
-    a block, decoded from the identity's own maximum after the group-by.
-    """
-
-    identity: IdentityPlan
-    users: Users
-    last_attempt: pl.Expr
-
-    @property
-    def aggregates(self) -> list[pl.Expr]:
-        own = [] if self.decodes_last_attempt else [self.last_attempt.alias("last_attempt_at")]
-        return [*own, *self.identity.aggregates]
-
-    @property
-    def decoded(self) -> dict[str, pl.Expr]:
-        own = {"last_attempt_at": self.last_attempt} if self.decodes_last_attempt else {}
-        return {**own, **self.identity.decoded}
-
-    @property
-    def decodes_last_attempt(self) -> bool:
-        return self.last_attempt is self.identity.latest_answered
-
-
-def group_attempts(
-    kept: pl.LazyFrame, per_attempt: Counters, *, plan: GroupPlan, layout: CounterLayout
-) -> pl.DataFrame:
-    """One row per (user, theme): counters, latest answer, identity; keyed by one UInt64."""
-    identity, users = plan.identity, plan.users
-    names, weighted = per_attempt.names, per_attempt.weighted
-    words = layout.pack(per_attempt.flags)
-    key = users.code().cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + (
-        pl.col("theme_id").cast(pl.Int64) + THEME_OFFSET
-    ).cast(pl.UInt64)
-    grouped = (
-        kept.with_columns(**{GROUP_KEY: key}, **words, **weighted, **identity.per_row)
-        .group_by(GROUP_KEY)
-        .agg(*(pl.col(name).sum() for name in [*words, *weighted]), *plan.aggregates)
-    )
-    return (
-        grouped.with_columns(
-            user_code=(pl.col(GROUP_KEY) // pl.lit(LOW_32, pl.UInt64)).cast(pl.UInt32),
-            theme_id=(
-                (pl.col(GROUP_KEY) % pl.lit(LOW_32, pl.UInt64)).cast(pl.Int64) - THEME_OFFSET
-            ).cast(pl.Int32),
-            **layout.unpack(names),
-            **plan.decoded,
-        )
-        .drop(*words, *(e.meta.output_name() for e in identity.aggregates))
-        .collect(engine="streaming")
-    )
-
-
 def tagged_counts(tagged: pl.DataFrame) -> dict[str, int]:
     has_block = pl.col("block_id").is_not_null()
     counts = tagged.select(
@@ -364,26 +291,6 @@ def tagged_counts(tagged: pl.DataFrame) -> dict[str, int]:
         ).sum(),
     )
     return {k: int(v) for k, v in counts.row(0, named=True).items()}
-
-
-def in_output_order(groups: pl.LazyFrame, users: Users) -> pl.DataFrame:
-    """Rows sorted by (user_id, theme_id), with ``user_id`` as strings again.
-
-    The sort runs on one UInt64 (each user's rank among the sorted distinct ids, then the
-    theme); the ids are sorted once per user, not per row.
-    """
-    codes = groups.select(pl.col("user_code").unique()).collect().to_series()
-    names = users.names(codes)
-    order = names.arg_sort()
-    rank_of_code = pl.zeros(max_value(codes) + 1, pl.UInt32, eager=True)
-    rank_of_code.scatter(codes.gather(order), pl.int_range(len(codes), dtype=pl.UInt32, eager=True))
-    rank = pl.lit(rank_of_code).gather(pl.col("user_code"))
-    return (
-        groups.sort(rank.cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + pl.col(GROUP_KEY) % LOW_32)
-        .with_columns(user_id=pl.lit(names.gather(order)).gather(rank))
-        .drop("user_code", GROUP_KEY, "theme_known", "block_known")
-        .collect(engine="in-memory")
-    )
 
 
 def themes_under_two_blocks(theme_blocks: pl.DataFrame) -> int:
