@@ -122,7 +122,10 @@ def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[flo
         )
     per_attempt = counters.counters(params, AS_OF)
     layout = counters.CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
-    found = None if grouping == "hash" else kernel._grid(survey, ranges, lookback, "auto")
+    window_start = AS_OF - lookback
+    found = (
+        None if grouping == "hash" else kernel._grid(survey, ranges, window_start, lookback, "auto")
+    )
     if found is not None:
         assert ranges is not None
         key = dense.identity_key(ranges, AS_OF - lookback, lookback)

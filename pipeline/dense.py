@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.counters import CounterLayout, Counters
-from pipeline.identity import ValueRanges
+from pipeline.identity import KeyPart, ValueRanges, latest_key, tag_parts
 from pipeline.scoring import max_value
 
 WORD_BITS = 62  # Int64 words that stay positive
@@ -87,14 +87,6 @@ def grid(
 
 
 @dataclass(frozen=True)
-class KeyPart:
-    """One part of the identity's lexicographic key: a non-negative Int64 of ``bits`` bits."""
-
-    value: pl.Expr
-    bits: int
-
-
-@dataclass(frozen=True)
 class IdentityKey:
     """The identity's key packed into words, then block and year (each maximised on its own)."""
 
@@ -106,54 +98,29 @@ class IdentityKey:
 
 
 def identity_key(ranges: ValueRanges, window_start: datetime, lookback: timedelta) -> IdentityKey:
-    """The key parts of SPEC §4's order; attempts without a block get :data:`NO_BLOCK`."""
+    """pipeline/identity.py's key parts packed into Int64 words; attempts without a block get
+    :data:`NO_BLOCK`."""
     has_block = pl.col("block_id").is_not_null()
-    answered = pl.col("answered_at").dt.epoch("us")
-    window_start_us = int(window_start.timestamp() * 1_000_000)
-    parts = [
-        KeyPart(
-            (answered - ranges.answered_min + 1).fill_null(0),
-            (ranges.answered_max - ranges.answered_min + 1).bit_length(),
-        ),
-        KeyPart(
-            pl.col("submitted_at").dt.epoch("us") - window_start_us,
-            (lookback // timedelta(microseconds=1)).bit_length(),
-        ),
-        KeyPart(
-            (
-                pl.col("question_id").cast(pl.Enum(ranges.questions), strict=False).to_physical()
-                + 1
-            ).fill_null(0),
-            len(ranges.questions).bit_length(),
-        ),
-    ]
     words: list[list[KeyPart]] = []
-    for part in parts:
+    for part in latest_key(ranges, window_start, lookback):
         if words and sum(p.bits for p in words[-1]) + part.bits <= WORD_BITS:
             words[-1].append(part)
         else:
             words.append([part])
-    packed = [_packed(word) for word in words]
+    block, year = tag_parts(ranges)
     return IdentityKey(
-        words=[pl.when(has_block).then(word).otherwise(NO_BLOCK) for word in packed],
+        words=[pl.when(has_block).then(_packed(word)).otherwise(NO_BLOCK) for word in words],
         answered_shift=sum(p.bits for p in words[0][1:]),
-        block=pl.when(has_block).then(pl.col("block_id") - ranges.block_min).otherwise(NO_BLOCK),
-        year=pl.when(has_block)
-        .then((pl.col("year") - ranges.year_min + 1).fill_null(0))
-        .otherwise(NO_BLOCK),
+        block=pl.when(has_block).then(block.value).otherwise(NO_BLOCK),
+        year=pl.when(has_block).then(year.value).otherwise(NO_BLOCK),
         ranges=ranges,
     )
 
 
-def fits(ranges: ValueRanges, lookback: timedelta) -> bool:
-    """Every key part (and the block and year offsets) fits one Int64 word."""
-    widest = max(
-        (ranges.answered_max - ranges.answered_min + 1).bit_length(),
-        (lookback // timedelta(microseconds=1)).bit_length(),
-        (ranges.block_max - ranges.block_min).bit_length(),
-        (ranges.year_max - ranges.year_min + 1).bit_length(),
-    )
-    return widest <= WORD_BITS
+def fits(ranges: ValueRanges, window_start: datetime, lookback: timedelta) -> bool:
+    """Every key part, the block and the year fit one Int64 word each."""
+    parts = [*latest_key(ranges, window_start, lookback), *tag_parts(ranges)]
+    return max(part.bits for part in parts) <= WORD_BITS
 
 
 def _packed(parts: list[KeyPart]) -> pl.Expr:

@@ -102,45 +102,76 @@ def value_ranges(kept: pl.LazyFrame) -> ValueRanges | None:
     )
 
 
+@dataclass(frozen=True)
+class KeyPart:
+    """One part of an attempt's key: a non-negative integer of at most ``bits`` bits."""
+
+    value: pl.Expr
+    bits: int
+
+
+def latest_key(ranges: ValueRanges, window_start: datetime, lookback: timedelta) -> list[KeyPart]:
+    """SPEC §4's order, most significant first: answered (0 when null: first), submitted, then
+    the question's rank among the sorted ids (0 when null)."""
+    window_start_us = int(window_start.timestamp() * 1_000_000)
+    question = pl.col("question_id").cast(pl.Enum(ranges.questions), strict=False)
+    return [
+        KeyPart(
+            (pl.col("answered_at").dt.epoch("us") - ranges.answered_min + 1).fill_null(0),
+            (ranges.answered_max - ranges.answered_min + 1).bit_length(),
+        ),
+        KeyPart(
+            pl.col("submitted_at").dt.epoch("us") - window_start_us,
+            (lookback // timedelta(microseconds=1)).bit_length(),
+        ),
+        KeyPart((question.to_physical() + 1).fill_null(0), len(ranges.questions).bit_length()),
+    ]
+
+
+def tag_parts(ranges: ValueRanges) -> tuple[KeyPart, KeyPart]:
+    """The block's and the year's offsets (year 0 when null), for attempts with a block."""
+    return (
+        KeyPart(
+            pl.col("block_id") - ranges.block_min,
+            (ranges.block_max - ranges.block_min).bit_length() or 1,
+        ),
+        KeyPart(
+            (pl.col("year") - ranges.year_min + 1).fill_null(0),
+            (ranges.year_max - ranges.year_min + 1).bit_length(),
+        ),
+    )
+
+
 def _packed_plan(
     stats: ValueRanges, window_start: datetime, lookback: timedelta
 ) -> IdentityPlan | None:
-    answered_bits = (stats.answered_max - stats.answered_min + 1).bit_length()
-    submitted_bits = (lookback // timedelta(microseconds=1)).bit_length()
-    question_bits = max(len(stats.questions) - 1, 1).bit_length()
-    block_bits = (stats.block_max - stats.block_min).bit_length() or 1
-    year_bits = (stats.year_max - stats.year_min + 1).bit_length()
-    prefix_bits = answered_bits + submitted_bits + question_bits
-    if prefix_bits + max(block_bits, year_bits) > INT128_VALUE_BITS:
+    parts = latest_key(stats, window_start, lookback)
+    block, year = tag_parts(stats)
+    if sum(part.bits for part in parts) + max(block.bits, year.bits) > INT128_VALUE_BITS:
         return None
-    window_start_us = int(window_start.timestamp() * 1_000_000)
-    answered = (
-        pl.when(pl.col("answered_at").is_null())
-        .then(0)
-        .otherwise(pl.col("answered_at").dt.epoch("us") - stats.answered_min + 1)
-        .cast(pl.Int128)
-    )
-    submitted = (pl.col("submitted_at").dt.epoch("us") - window_start_us).cast(pl.Int128)
-    question = (
-        pl.col("question_id").cast(pl.Enum(stats.questions), strict=False).to_physical()
-    ).cast(pl.Int128)
-    prefix = _shift(_shift(answered, submitted_bits) + submitted, question_bits) + question
-    block = (pl.col("block_id") - stats.block_min).cast(pl.Int128)
-    year = (pl.col("year") - stats.year_min + 1).fill_null(0).cast(pl.Int128)
+    prefix = parts[0].value.cast(pl.Int128)
+    for part in parts[1:]:
+        prefix = _shift(prefix, part.bits) + part.value.cast(pl.Int128)
     return IdentityPlan(
         per_row={
-            "latest_block": pl.when(_HAS_BLOCK).then(_shift(prefix, block_bits) + block),
-            "latest_year": pl.when(_HAS_BLOCK).then(_shift(prefix, year_bits) + year),
+            "latest_block": pl.when(_HAS_BLOCK).then(
+                _shift(prefix, block.bits) + block.value.cast(pl.Int128)
+            ),
+            "latest_year": pl.when(_HAS_BLOCK).then(
+                _shift(prefix, year.bits) + year.value.cast(pl.Int128)
+            ),
         },
         aggregates=[pl.col("latest_block").max(), pl.col("latest_year").max()],
         latest_answered=_latest_answered(
-            pl.col("latest_block"), submitted_bits + question_bits + block_bits, stats.answered_min
+            pl.col("latest_block"),
+            sum(part.bits for part in parts[1:]) + block.bits,
+            stats.answered_min,
         ),
         decoded={
-            "block_id": (pl.col("latest_block") % 2**block_bits + stats.block_min).cast(pl.Int32),
-            "year": pl.when(pl.col("latest_year") % 2**year_bits == 0)
+            "block_id": (pl.col("latest_block") % 2**block.bits + stats.block_min).cast(pl.Int32),
+            "year": pl.when(pl.col("latest_year") % 2**year.bits == 0)
             .then(None)
-            .otherwise(pl.col("latest_year") % 2**year_bits + stats.year_min - 1)
+            .otherwise(pl.col("latest_year") % 2**year.bits + stats.year_min - 1)
             .cast(pl.Int32),
         },
     )

@@ -137,9 +137,12 @@ def compute_cohort(
         kept = kept.with_columns(difficulty_weight=difficulty_weight(params, survey.spellings))
     per_attempt = counters(params, as_of)
     buckets = len(params.recency_buckets)
-    on_grid = None if grouping == "hash" else _grid(survey, ranges, lookback, grouping)
+    window_start = as_of - lookback
+    on_grid = (
+        None if grouping == "hash" else _grid(survey, ranges, window_start, lookback, grouping)
+    )
     if on_grid is not None:
-        key = None if ranges is None else identity_key(ranges, as_of - lookback, lookback)
+        key = None if ranges is None else identity_key(ranges, window_start, lookback)
         groups = _grouped(
             lambda layout: group_on_grid(
                 kept, on_grid, per_attempt, layout, key,
@@ -149,7 +152,7 @@ def compute_cohort(
             buckets,
         )  # fmt: skip
     else:
-        identity = identity_plan(ranges, as_of - lookback, lookback)
+        identity = identity_plan(ranges, window_start, lookback)
         if survey.kept_without_block == 0 and identity.latest_answered is not None:
             last_attempt = identity.latest_answered  # every attempt has a block: one max fewer
         else:
@@ -183,9 +186,13 @@ def compute_cohort(
 
 
 def _grid(
-    survey: Survey, ranges: ValueRanges | None, lookback: timedelta, grouping: Grouping
+    survey: Survey,
+    ranges: ValueRanges | None,
+    window_start: datetime,
+    lookback: timedelta,
+    grouping: Grouping,
 ) -> Grid | None:
-    if ranges is not None and not fits(ranges, lookback):
+    if ranges is not None and not fits(ranges, window_start, lookback):
         return None
     limit = survey.kept_rows if grouping == "auto" else None
     return grid(survey.users, *survey.theme_range, limit=limit)

@@ -34,7 +34,7 @@ def grouping(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setattr(kernel, "_grid", lambda *args: None)
     else:
         whenever = kernel._grid
-        monkeypatch.setattr(kernel, "_grid", lambda *args: whenever(*args[:3], "grid"))
+        monkeypatch.setattr(kernel, "_grid", lambda *args: whenever(*args[:-1], "grid"))
         monkeypatch.setattr(dense, "BATCH_ROWS", 2)
     return str(request.param)
 
