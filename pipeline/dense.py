@@ -75,15 +75,19 @@ def grid(
     themes = theme_max - theme_min + 1
     if len(users) * themes == 0 or (limit is not None and len(users) * themes > max(limit, 1)):
         return None
-    strings = users.cast(pl.String)
-    order = strings.arg_sort()
-    names = strings.gather(order)
     if not isinstance(users.dtype, pl.Categorical | pl.Enum):
-        return Grid(names, theme_min, themes)
-    codes = users.to_physical()
+        return Grid(users.sort(), theme_min, themes)
+    names, rank_of_code = ranked(users.to_physical(), users.cast(pl.String))
+    return Grid(names, theme_min, themes, rank_of_code)
+
+
+def ranked(codes: pl.Series, names: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The distinct ``names`` (one per code) sorted, and each code's rank among them, indexed
+    by code: a user's place in the output order is then one integer gather."""
+    order = names.arg_sort()
     rank_of_code = pl.zeros(max_value(codes) + 1, pl.UInt32, eager=True)
     rank_of_code.scatter(codes.gather(order), pl.int_range(len(codes), dtype=pl.UInt32, eager=True))
-    return Grid(names, theme_min, themes, rank_of_code)
+    return names.gather(order), rank_of_code
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.counters import CounterLayout, Counters
+from pipeline.dense import ranked
 from pipeline.identity import IdentityPlan
-from pipeline.scoring import max_value
 
 GROUP_KEY = "group_key"
 THEME_OFFSET = 2**31  # theme_id (Int32) + 2**31 fits the key's low 32 bits, in theme order
@@ -98,14 +98,11 @@ def in_output_order(groups: pl.LazyFrame, users: Users) -> pl.DataFrame:
     theme); the ids are sorted once per user, not per row.
     """
     codes = groups.select(pl.col("user_code").unique()).collect().to_series()
-    names = users.names(codes)
-    order = names.arg_sort()
-    rank_of_code = pl.zeros(max_value(codes) + 1, pl.UInt32, eager=True)
-    rank_of_code.scatter(codes.gather(order), pl.int_range(len(codes), dtype=pl.UInt32, eager=True))
+    names, rank_of_code = ranked(codes, users.names(codes))
     rank = pl.lit(rank_of_code).gather(pl.col("user_code"))
     return (
         groups.sort(rank.cast(pl.UInt64) * pl.lit(LOW_32, pl.UInt64) + pl.col(GROUP_KEY) % LOW_32)
-        .with_columns(user_id=pl.lit(names.gather(order)).gather(rank))
+        .with_columns(user_id=pl.lit(names).gather(rank))
         .drop("user_code", GROUP_KEY, "theme_known", "block_known")
         .collect(engine="in-memory")
     )
