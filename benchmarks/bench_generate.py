@@ -15,9 +15,10 @@ import json
 import time
 from datetime import UTC, datetime
 
-from pipeline.admin import generate_cohort_into, init_database
-from pipeline.generate import CohortSpec, generate_cohort
-from pipeline.store import open_store
+from pipeline.api import init_database
+from pipeline.io.store import open_store
+from pipeline.tools.generate import CohortSpec, generate_cohort
+from pipeline.tools.loading import generate_cohort_into
 from tests.harness import fresh_postgres_database
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)

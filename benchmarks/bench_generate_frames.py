@@ -1,4 +1,4 @@
-"""Frame-generation throughput of ``pipeline.generate`` (no database involved).
+"""Frame-generation throughput of ``pipeline.tools.generate`` (no database involved).
 
     python -m benchmarks.bench_generate_frames --users 10000      # ~3M attempts
     python -m benchmarks.bench_generate_frames --users 100000     # ~30M attempts
@@ -14,7 +14,7 @@ import resource
 import time
 from datetime import UTC, datetime
 
-from pipeline.generate import CohortSpec, estimate_rows, generate_cohort
+from pipeline.tools.generate import CohortSpec, estimate_rows, generate_cohort
 
 
 def main() -> None:

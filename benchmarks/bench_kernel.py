@@ -46,8 +46,8 @@ def child(
     path: str, use_difficulty: bool, grouping: str = "auto", user_codes: bool = False
 ) -> dict[str, float]:
     """Runs in its own process: load, kernel; report seconds and memory."""
+    from pipeline.contracts.params import Params
     from pipeline.kernel import compute_cohort, with_user_codes
-    from pipeline.params import Params
 
     frame = pl.read_parquet(path)
     input_mb = frame.estimated_size() / 2**20
@@ -88,7 +88,7 @@ def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[flo
     from datetime import timedelta
 
     from pipeline import counters, dense, hashed, identity, kernel
-    from pipeline.params import Params
+    from pipeline.contracts.params import Params
 
     frame = pl.read_parquet(path)
     params = Params.from_mapping({"use_difficulty": use_difficulty})

@@ -28,9 +28,9 @@ from benchmarks.cohort import AS_OF, cohort_spec, postgres_cohort
 from benchmarks.peers import io_floor, run_sql_peer
 from benchmarks.per_user_peer import run_per_user_peer
 from pipeline import default_params, init_database
-from pipeline.admin import generate_cohort_into
-from pipeline.store import open_store
-from pipeline.store.base import WHOLE, scope_params
+from pipeline.io.store import open_store
+from pipeline.io.store.base import WHOLE, scope_params
+from pipeline.tools.loading import generate_cohort_into
 
 
 def timed_recompute(url: str, partitions: int) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import psycopg
 
 from pipeline import init_database
-from pipeline.admin import generate_cohort_into
-from pipeline.config import parse_database_url
-from pipeline.generate import CohortSpec
+from pipeline.io.url import parse_database_url
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.harness import fresh_postgres_database
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)

@@ -17,11 +17,11 @@ from typing import Any
 
 import psycopg
 
-from pipeline.config import parse_database_url
-from pipeline.params import Params
-from pipeline.sqlfiles import statement
-from pipeline.store import open_store
-from pipeline.store.base import WHOLE, scope_params
+from pipeline.contracts.params import Params
+from pipeline.io.sqlfiles import statement
+from pipeline.io.store import open_store
+from pipeline.io.store.base import WHOLE, scope_params
+from pipeline.io.url import parse_database_url
 
 PEER_SQL = (Path(__file__).parent / "sql" / "mastery_v0_peer.sql").read_text("utf-8")
 ROWS_SQL = """

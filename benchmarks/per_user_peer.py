@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Integer, Numeric, String, Uuid, 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from pipeline.config import parse_database_url
+from pipeline.io.url import parse_database_url
 from tests.reference import reference
 
 

@@ -1,16 +1,15 @@
-"""Mastery v0 pipeline: exact, explainable, whole-cohort mastery per student and theme.
+"""Mastery pipeline: exact, explainable, whole-cohort mastery per student and theme.
 
-The Python API that the CLI and notebooks share::
+The Python API that the CLI and notebooks share lives in :mod:`pipeline.api`; its names are
+re-exported here, imported on first use so that ``mastery --help`` stays fast::
 
     from pipeline import compute_mastery, extract_attempts, recompute, Params
 """
 
-from pipeline.admin import activate_params, init_database, list_runs, show_params
-from pipeline.errors import ConcurrentRunError, MasteryError, ParamsError
-from pipeline.extract import extract_attempts
-from pipeline.job import recompute
-from pipeline.kernel import CohortResult, compute_cohort, compute_mastery
-from pipeline.params import Params, default_params
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "CohortResult",
@@ -18,13 +17,25 @@ __all__ = [
     "MasteryError",
     "Params",
     "ParamsError",
+    "Scope",
     "activate_params",
     "compute_cohort",
     "compute_mastery",
     "default_params",
+    "export_attempts",
     "extract_attempts",
+    "generate_cohort_into",
+    "import_assistments",
     "init_database",
     "list_runs",
+    "read_params_file",
     "recompute",
     "show_params",
+    "weak_themes",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("pipeline.api"), name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

@@ -1,1 +1,1 @@
-"""DDL and queries, one statement (or one table) per file, loaded by ``pipeline.sqlfiles``."""
+"""DDL and queries, one statement (or one table) per file, loaded by ``pipeline.io.sqlfiles``."""

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from pipeline.store import open_store
+from pipeline.io.store import open_store
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
 ALICE = "00000000-0000-4000-8000-00000000a11c"

@@ -38,7 +38,7 @@ def store_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def initialized_url(store_url: str) -> str:
-    from pipeline.store import open_store
+    from pipeline.io.store import open_store
 
     with open_store(store_url) as store:
         store.init_schema()

@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from pipeline.store import open_store
+from pipeline.io.store import open_store
 
 MASTERY_QUERY = """
 SELECT CAST(id AS text) AS id, CAST(user_id AS text) AS user_id, theme_id, year, block_id,

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from pipeline import MasteryError, extract_attempts, init_database, recompute
-from pipeline.assistments import (
+from pipeline.cli import app
+from pipeline.reports.data import cohort_report, load_mastery
+from pipeline.tools.assistments import (
     AS_OF,
     NAMESPACE,
     STRANDS,
@@ -28,8 +29,6 @@ from pipeline.assistments import (
     read_answers,
     read_combos,
 )
-from pipeline.cli_report import import_assistments_command
-from pipeline.report import cohort_report, load_mastery
 from tests.dbutil import query
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "assist2017_lpp"
@@ -134,9 +133,7 @@ def test_themes_and_blocks() -> None:
 
 def test_cli_import_then_recompute_matches_the_readme_window(duckdb_url: str) -> None:
     init_database(duckdb_url)
-    cli = typer.Typer()
-    cli.command()(import_assistments_command)
-    done = CliRunner().invoke(cli, [str(DATA), "--database-url", duckdb_url])
+    done = CliRunner().invoke(app, ["import-assistments", str(DATA), "--database-url", duckdb_url])
     assert done.exit_code == 0, done.output
     assert "users 342" in done.output
     assert "session_answers 90,586" in done.output

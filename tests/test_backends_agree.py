@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from pipeline import extract_attempts, init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
-from pipeline.store import open_store
+from pipeline.io.store import open_store
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows
 from tests.reference import reference
 

@@ -12,8 +12,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline import dense, kernel
-from pipeline.params import Params
+from pipeline.contracts.params import Params
+from pipeline.kernel import cohort as kernel
+from pipeline.kernel import dense
 from tests.reference import attempts_frame
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)

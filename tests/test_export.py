@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from pipeline import init_database
-from pipeline.admin import generate_cohort_into
-from pipeline.export import export_attempts
-from pipeline.generate import CohortSpec
+from pipeline.io.export import export_attempts
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import query
 from tests.test_cli_errors import Mastery, assert_one_line_error, mastery  # noqa: F401
 
@@ -87,8 +87,8 @@ def test_export_cli_prints_what_it_wrote(
 ) -> None:
     result = mastery(
         "export-attempts",
-        *("--output", str(tmp_path / "lake"), "--format", "parquet"),
-        *("--partition-by", "user_bucket", "--buckets", "2", "--as-of", AS_OF.isoformat()),
+        *("--output", str(tmp_path / "lake")),
+        *("--buckets", "2", "--as-of", AS_OF.isoformat()),
         *("--database-url", cohort_url, "--json"),
     )
     assert result.code == 0, result.stderr
@@ -121,10 +121,11 @@ def test_export_to_an_unreachable_database_leaves_no_folder(
     assert not (tmp_path / "lake").exists()
 
 
-def test_export_only_offers_parquet_by_user_bucket(
+def test_export_has_no_format_choice_to_make(
     mastery: Mastery,  # noqa: F811
     tmp_path: Path,
 ) -> None:
+    """Parquet by user bucket is the one layout: there is no --format to get wrong."""
     result = mastery("export-attempts", "--output", str(tmp_path / "x"), "--format", "csv")
     assert result.code == 2
-    assert "csv" in result.stderr
+    assert "No such option: --format" in result.stderr

@@ -1,4 +1,4 @@
-"""The synthetic cohort generator (pipeline.generate): pure, no database.
+"""The synthetic cohort generator (pipeline.tools.generate): pure, no database.
 
 One small cohort (200 users) is generated once per module and inspected from many angles:
 schemas and load order, determinism, FK integrity inside the frames, uuid7 keys, the status and
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import MasteryError
-from pipeline.generate import (
+from pipeline.contracts.errors import MasteryError
+from pipeline.tools.generate import (
     TABLE_ORDER,
     CohortSpec,
     estimate_attempts,

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from polars.testing import assert_frame_equal
 
-from pipeline import identity, kernel
-from pipeline.params import Params
+from pipeline.contracts.frames import OUTPUT_COLUMNS
+from pipeline.contracts.params import Params
+from pipeline.kernel import cohort as kernel
+from pipeline.kernel import identity
 from tests.reference import attempts_frame, reference, rows_frame
 from tests.test_kernel_property import cohort, frames
 
@@ -89,5 +91,5 @@ def test_identity_columns_do_not_leak_into_the_output() -> None:
     rows = kernel.compute_mastery(
         attempts_frame([_attempt("q1", 10, AS_OF)]), Params.from_mapping({}), AS_OF
     )
-    assert rows.columns == list(kernel.OUTPUT_COLUMNS)
+    assert rows.columns == list(OUTPUT_COLUMNS)
     assert rows.schema["year"] == pl.Int32

@@ -22,8 +22,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.admin import init_database
 from pipeline.cli import app
+from pipeline.run.admin import init_database
 
 # ---------------------------------------------------------------------------------------------
 # Expected structure (SPEC §2 and §3), by hand.

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from pipeline import dense
-from pipeline.kernel import Grouping, compute_cohort
-from pipeline.params import Params
+from pipeline.contracts.params import Params
+from pipeline.kernel import dense
+from pipeline.kernel.cohort import Grouping, compute_cohort
 from tests.reference import attempts_frame, normalize_params, reference, rows_frame
 
 AS_OFS = (

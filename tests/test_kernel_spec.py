@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline import dense, kernel
-from pipeline.kernel import compute_cohort, compute_mastery
-from pipeline.params import Params
+from pipeline.contracts.params import Params
+from pipeline.kernel import cohort as kernel
+from pipeline.kernel import compute_cohort, compute_mastery, dense
 from tests.reference import DATA_QUALITY_KEYS, OUTPUT_SCHEMA, attempts_frame, rows_frame
 
 AS_OF = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)

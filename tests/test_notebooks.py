@@ -19,8 +19,8 @@ import pytest
 from nbclient import NotebookClient
 
 from pipeline import init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "assist2017_lpp"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.params import DEFAULT_PARAMS, Params, ParamsError
+from pipeline.contracts.params import DEFAULT_PARAMS, Params, ParamsError
 
 # SPEC §4 default params, written out by hand with numbers normalized (0.50 -> 0.5, 1.00 -> 1)
 DEFAULT_OBJ: dict[str, Any] = {

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from pipeline import MasteryError, init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.batch import _read_ahead
-from pipeline.generate import CohortSpec
+from pipeline.run.batch import _read_ahead
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows, runs
 
 AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)

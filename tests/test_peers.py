@@ -11,9 +11,9 @@ import pytest
 from benchmarks.peers import io_floor, output_rows, run_sql_peer
 from benchmarks.per_user_peer import run_per_user_peer
 from pipeline import default_params, init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
-from pipeline.store import open_store
+from pipeline.io.store import open_store
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.cohort import ALICE, AS_OF, BOB, load_small_cohort
 
 GENERATED_AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)

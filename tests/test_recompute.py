@@ -165,7 +165,7 @@ def test_unknown_theme_is_refused_before_a_run_starts(cohort_url: str) -> None:
 
 
 def test_malformed_user_is_refused(cohort_url: str) -> None:
-    with pytest.raises(MasteryError, match="malformed --user 'bob'"):
+    with pytest.raises(MasteryError, match="malformed user id 'bob'"):
         recompute(cohort_url, as_of=AS_OF, user_ids=["bob"])
 
 

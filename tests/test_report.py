@@ -32,9 +32,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import MasteryError, init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
-from pipeline.report import (
+from pipeline.reports.data import (
     cohort_report,
     explain_breakdown,
     load_mastery,
@@ -44,7 +42,9 @@ from pipeline.report import (
     threshold_units,
     weak_themes,
 )
-from pipeline.report_render import render
+from pipeline.reports.render import render
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.cohort import ALICE, AS_OF, BOB, CAROL, load_small_cohort
 from tests.dbutil import execute
 from tests.harness import fresh_postgres_database
@@ -182,7 +182,7 @@ def test_unknown_user_and_malformed_uuid(cohort_url: str) -> None:
         weak_themes(cohort_url, user_id=stranger)
     with pytest.raises(MasteryError, match=f"^user {CAROL} has no mastery rows"):
         weak_themes(cohort_url, user_id=CAROL)
-    with pytest.raises(MasteryError, match=r"^malformed --user 'nope': expected a UUID$"):
+    with pytest.raises(MasteryError, match=r"^malformed user id 'nope': expected a UUID$"):
         weak_themes(cohort_url, user_id="nope")
     with pytest.raises(MasteryError, match="between 0 and 1"):
         weak_themes(cohort_url, threshold="1.5")
@@ -335,8 +335,8 @@ def assert_self_contained(page: str) -> None:
 
 @db
 def test_json_keys_are_the_documented_ones(cohort_url: str) -> None:
-    """Every key the JSON carries is spelled out in pipeline.report's docstring."""
-    import pipeline.report
+    """Every key the JSON carries is spelled out in pipeline.reports.data's docstring."""
+    import pipeline.reports.data
 
     def keys(value: object) -> set[str]:
         if isinstance(value, dict):
@@ -347,7 +347,7 @@ def test_json_keys_are_the_documented_ones(cohort_url: str) -> None:
 
     found = keys(json.loads(rendered(cohort_url, "json", ALICE)))
     found |= keys(json.loads(rendered(cohort_url, "json")))
-    assert {k for k in found if f'"{k}"' not in (pipeline.report.__doc__ or "")} == set()
+    assert {k for k in found if f'"{k}"' not in (pipeline.reports.data.__doc__ or "")} == set()
     assert len(found) > 30
 
 
@@ -431,7 +431,7 @@ def test_console_script_error_is_one_line(cohort_url: str) -> None:
         check=False,
     )
     assert done.returncode == 1
-    assert done.stderr == "error: malformed --user 'not-a-uuid': expected a UUID\n"
+    assert done.stderr == "error: malformed user id 'not-a-uuid': expected a UUID\n"
 
 
 # --------------------------------------------------------------------------- exact figures

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from pipeline import init_database, recompute
-from pipeline.report import weak_themes
-from pipeline.report_render import render
+from pipeline.reports.data import weak_themes
+from pipeline.reports.render import render
 from tests.cohort import AS_OF, load_small_cohort
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

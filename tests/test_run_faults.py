@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from pipeline import ConcurrentRunError, MasteryError, init_database, recompute
-from pipeline.config import parse_database_url
+from pipeline.io.url import parse_database_url
 from tests.cohort import AS_OF, load_small_cohort
 from tests.dbutil import execute, mastery_rows, runs
 
@@ -53,7 +53,7 @@ def _slow_merge_child(url: str, *, pause: str, seconds: int) -> subprocess.Popen
         f"""
         import time
         from pipeline import recompute
-        from pipeline.store.base import Store
+        from pipeline.io.store.base import Store
         from tests.cohort import AS_OF
 
         merge = Store.merge_mastery
@@ -145,7 +145,7 @@ def test_wait_runs_after_the_running_recompute(cohort_url: str) -> None:
 
 
 def test_run_left_running_by_a_dead_process_is_marked_abandoned(cohort_url: str) -> None:
-    from pipeline.store import open_store
+    from pipeline.io.store import open_store
 
     with open_store(cohort_url) as store:
         active = store.active_params()

@@ -13,8 +13,8 @@ import duckdb
 import polars as pl
 import psycopg
 
-from pipeline.config import parse_database_url
-from pipeline.kernel import OUTPUT_COLUMNS
+from pipeline.contracts.frames import OUTPUT_COLUMNS
+from pipeline.io.url import parse_database_url
 from pipeline.schemas.mastery import MasteryRows, UserThemeMasteryTable
 
 TABLE = "user_theme_mastery"

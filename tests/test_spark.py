@@ -18,14 +18,14 @@ import polars as pl
 import pytest
 
 from pipeline import init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.errors import MasteryError
-from pipeline.generate import CohortSpec
+from pipeline.contracts.errors import MasteryError
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows, query, runs
 
 pytest.importorskip("pyspark", reason="PySpark is not installed: pip install '.[spark]'")
 try:
-    from pipeline.spark import require_java
+    from pipeline.run.spark import require_java
 
     require_java()
 except MasteryError as missing:
@@ -152,7 +152,7 @@ import os
 
 _user = os.environ.get("MASTERY_TEST_FAIL_USER")
 if _user:
-    import pipeline.spark as _spark
+    import pipeline.run.spark as _spark
 
     _compute = _spark.compute_partition
 

@@ -91,7 +91,7 @@ def test_the_api_names_the_engines() -> None:
 
 
 def test_worker_error_finds_the_root_cause_in_a_java_trace() -> None:
-    from pipeline.spark import worker_error
+    from pipeline.run.spark import worker_error
 
     trace = (
         "An error occurred while calling o91.parquet.\n"
@@ -104,6 +104,6 @@ def test_worker_error_finds_the_root_cause_in_a_java_trace() -> None:
 
 
 def test_worker_error_without_a_named_exception_keeps_the_first_line() -> None:
-    from pipeline.spark import worker_error
+    from pipeline.run.spark import worker_error
 
     assert worker_error(Exception("\nexecutor lost\nmore detail")) == "executor lost"

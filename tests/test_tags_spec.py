@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.tags import resolve_frozen_tags
+from pipeline.io.tags import resolve_frozen_tags
 
 UTC_US = pl.Datetime("us", "UTC")
 RAW_SCHEMA = {

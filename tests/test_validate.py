@@ -1,4 +1,4 @@
-"""The Pandera contracts and their one-line errors (pipeline.validate, schemas/)."""
+"""The Pandera contracts and their one-line errors (pipeline.run.validate, schemas/)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.errors import MasteryError
-from pipeline.kernel import ATTEMPT_SCHEMA, OUTPUT_COLUMNS, compute_cohort
-from pipeline.params import default_params
-from pipeline.validate import validate_attempts, validate_mastery
+from pipeline.contracts.errors import MasteryError
+from pipeline.contracts.frames import ATTEMPT_SCHEMA, OUTPUT_COLUMNS
+from pipeline.contracts.params import default_params
+from pipeline.kernel import compute_cohort
+from pipeline.run.validate import validate_attempts, validate_mastery
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
 MASTERY_SCHEMA = pl.Schema(

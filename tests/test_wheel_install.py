@@ -42,12 +42,12 @@ PACKAGED_SUFFIXES = {".py", ".sql", ".json"}
 PROBE = """
 import json, sys
 from importlib import resources
-import pipeline, pipeline.cli, pipeline.sqlfiles
+import pipeline, pipeline.cli, pipeline.io.sqlfiles
 found = {"pipeline": pipeline.__file__, "cli": pipeline.cli.__file__, "sys_path": sys.path}
 for package in ("pipeline.sql.postgres", "pipeline.sql.duckdb", "pipeline.sql.shared",
                 "pipeline.sql.engine", "pipeline.schemas"):
     found[package] = str(resources.files(package))
-found["ddl"] = pipeline.sqlfiles.ddl_names()
+found["ddl"] = pipeline.io.sqlfiles.ddl_names()
 print(json.dumps(found))
 """
 

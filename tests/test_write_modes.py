@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import make_url
 
 from pipeline import MasteryError, init_database, recompute
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import execute, mastery_rows, query, runs
 
 AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)

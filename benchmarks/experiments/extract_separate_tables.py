@@ -18,9 +18,9 @@ import adbc_driver_postgresql.dbapi as adbc
 import polars as pl
 
 from pipeline import init_database
-from pipeline.admin import generate_cohort_into
-from pipeline.generate import CohortSpec
-from pipeline.store import open_store
+from pipeline.io.store import open_store
+from pipeline.tools.generate import CohortSpec
+from pipeline.tools.loading import generate_cohort_into
 from tests.harness import fresh_postgres_database
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)

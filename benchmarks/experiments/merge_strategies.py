@@ -30,8 +30,8 @@ from typing import Any
 
 import psycopg
 
-from pipeline.config import parse_database_url
-from pipeline.sqlfiles import statement
+from pipeline.io.sqlfiles import statement
+from pipeline.io.url import parse_database_url
 
 STAGE_FROM_TABLE = """
 INSERT INTO mastery_stage

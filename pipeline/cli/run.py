@@ -1,0 +1,160 @@
+"""``mastery recompute`` and ``mastery export-attempts``: one logged run, or a lake export."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipeline.cli.common import DatabaseOption, JsonOption, out, parse_as_of, print_json
+from pipeline.contracts.errors import MasteryError
+
+UserOption = Annotated[list[str] | None, typer.Option(help="Only this user (repeatable).")]
+AsOfOption = Annotated[str | None, typer.Option(help="ISO 8601 instant (default now, UTC).")]
+
+
+class Engine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
+class WriteMode(StrEnum):
+    auto = "auto"
+    merge = "merge"
+    rebuild = "rebuild"
+
+
+def recompute(
+    as_of: AsOfOption = None,
+    user: UserOption = None,
+    theme: Annotated[list[int] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Compute but write nothing to the database.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the rows to this Parquet file.")
+    ] = None,
+    trigger: Annotated[str, typer.Option(help="cli, schedule, api, notebook or test.")] = "cli",
+    wait: Annotated[
+        bool, typer.Option(help="Wait for a running recompute instead of refusing.")
+    ] = False,
+    as_json: JsonOption = False,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split users into N hash partitions to bound memory "
+            "(default 1; with --engine spark, the user buckets, default 8).",
+        ),
+    ] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="polars: this process; spark: Spark workers, same kernel.")
+    ] = Engine.polars,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="Spark master URL (default: spark-submit's, else local[*])."),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(help="A Spark setting KEY=VALUE, as spark-submit --conf (repeatable)."),
+    ] = None,
+    spark_work_dir: Annotated[
+        str | None,
+        typer.Option(help="Folder for Spark's input and output; shared storage on a cluster."),
+    ] = None,
+    write_mode: Annotated[
+        WriteMode,
+        typer.Option(
+            help="merge: upsert row by row; rebuild (Postgres): rewrite the table in bulk, "
+            "readers wait for the commit; auto: rebuild whole-cohort runs on Postgres."
+        ),
+    ] = WriteMode.auto,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recompute mastery for everyone (or a scope) under one logged run."""
+    from pipeline import api
+    from pipeline.cli.progress import StageProgress
+    from pipeline.contracts.params import dumps
+    from pipeline.run.spark import SparkOptions
+
+    spark = SparkOptions(spark_master, _settings(spark_conf or []), spark_work_dir)
+    with StageProgress(enabled=not as_json) as progress:
+        summary = api.recompute(
+            database_url,
+            as_of=parse_as_of(as_of),
+            user_ids=user or (),
+            theme_ids=theme or (),
+            dry_run=dry_run,
+            output=output,
+            trigger=trigger,
+            wait=wait,
+            partitions=partitions,
+            progress=progress.stage,
+            engine=engine.value,
+            spark=spark,
+            write_mode=write_mode.value,
+        )
+    if as_json:
+        print_json(dumps(summary))
+    else:
+        _print_summary(summary)
+
+
+def export_attempts(
+    output: Annotated[Path, typer.Option(help="An empty or new folder to write into.")],
+    buckets: Annotated[
+        int, typer.Option(min=1, help="User buckets: Parquet folders user_bucket=K/.")
+    ] = 16,
+    as_of: AsOfOption = None,
+    lookback_days: Annotated[
+        int | None, typer.Option(min=1, help="Window length (default: the active params').")
+    ] = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Land the window's raw attempts as Parquet by user bucket, for a lake or for Spark."""
+    from pipeline import api
+    from pipeline.contracts.params import dumps
+
+    report = api.export_attempts(
+        database_url,
+        output=output,
+        as_of=parse_as_of(as_of),
+        lookback_days=lookback_days,
+        buckets=buckets,
+        user_ids=user or (),
+    )
+    if as_json:
+        print_json(dumps(report.as_json()))
+        return
+    out.print(
+        f"exported {report.attempt_rows:,} attempts in {report.buckets} Parquet buckets "
+        f"(user_bucket=K/) to {report.directory} in {report.seconds:.1f} s"
+    )
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise MasteryError(f"--spark-conf {pair!r} is not KEY=VALUE")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    out.print(f"run {summary.get('run_id') or 'dry run (nothing written)'}", markup=False)
+    verb = "would upsert" if summary.get("dry_run") else "rows upserted"
+    out.print(
+        f"users {summary['users']:,}  themes {summary['themes_computed']:,}  "
+        f"{verb} {summary['records_upserted']:,}  "
+        f"stale refreshed {summary['stale_rows_refreshed']:,}  "
+        f"insufficient {summary['insufficient_rows']:,}"
+    )
+    issues = {k: v for k, v in summary["data_quality"].items() if v}
+    out.print("data quality: " + (", ".join(f"{k} {v:,}" for k, v in issues.items()) or "clean"))
+    out.print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["stage_seconds"].items()))

@@ -1,0 +1,90 @@
+"""Extract: the attempts of SPEC §4 for a scope, pulled in bulk and resolved to frozen tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from pipeline.contracts.frames import ATTEMPT_SCHEMA
+from pipeline.contracts.scope import Scope, utc, window_start
+from pipeline.io.store import WHOLE, Partition, Store, open_store
+from pipeline.io.store.base import scope_params
+from pipeline.io.tags import resolve_frozen_tags
+from pipeline.io.url import DatabaseUrl
+
+
+@dataclass(frozen=True)
+class Extracted:
+    attempts: pl.DataFrame
+    source_counts: dict[str, int]
+    malformed_snapshots: int
+
+
+def extract_from_store(
+    store: Store,
+    scope: Scope,
+    as_of: datetime,
+    lookback_days: int,
+    partition: Partition = WHOLE,
+) -> Extracted:
+    """Window, user scope and partition run in the database; tags resolve in Polars."""
+    return resolve_extracted(
+        read_raw_attempts(store, scope, as_of, lookback_days, partition), scope
+    )
+
+
+def read_raw_attempts(
+    store: Store,
+    scope: Scope,
+    as_of: datetime,
+    lookback_days: int,
+    partition: Partition = WHOLE,
+) -> pl.DataFrame:
+    """One partition's attempts in the window and user scope, before tag resolution."""
+    start = window_start(as_of, lookback_days)
+    return store.extract_raw_attempts(start, utc(as_of), scope.user_ids, partition)
+
+
+def read_existing_keys(store: Store, scope: Scope, partition: Partition = WHOLE) -> pl.DataFrame:
+    """The (user_id, theme_id) keys already in the output table for the scope's users."""
+    return store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, partition))
+
+
+def resolve_extracted(raw: pl.DataFrame, scope: Scope) -> Extracted:
+    """Raw attempts (as extracted, or as exported to Parquet) to the kernel's input and counts.
+
+    Pure, so a Spark worker resolves an exported bucket exactly as a local run does.
+    """
+    counts = raw.select(
+        attempt_rows=pl.len(),
+        sessions=pl.col("session_id").n_unique(),
+        users=pl.col("user_id").n_unique(),
+        snapshots_consulted=pl.col("snapshot_json").is_not_null().sum(),
+    ).row(0, named=True)
+    resolved = resolve_frozen_tags(raw)
+    if scope.theme_ids:
+        resolved = resolved.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
+    attempts = resolved.collect()
+    return Extracted(
+        attempts=attempts.select(*ATTEMPT_SCHEMA.names(), "snapshot_malformed"),
+        source_counts={name: int(count) for name, count in counts.items()},
+        malformed_snapshots=int(attempts.select(pl.col("snapshot_malformed").sum()).item()),
+    )
+
+
+def extract_attempts(
+    database_url: str | DatabaseUrl | None = None,
+    *,
+    as_of: datetime,
+    lookback_days: int = 90,
+    user_ids: Sequence[str] = (),
+    theme_ids: Sequence[int] = (),
+) -> pl.DataFrame:
+    """Resolved attempts (the kernel's input) for notebooks: read-only, no run is logged."""
+    with open_store(database_url) as store:
+        store.require_tables(("test_sessions", "session_answers", "session_questions"))
+        scope = Scope(tuple(user_ids), tuple(theme_ids))
+        return extract_from_store(store, scope, as_of, lookback_days).attempts
