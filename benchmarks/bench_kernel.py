@@ -1,7 +1,6 @@
 """Kernel throughput and peak memory on synthetic resolved attempts (no database).
 
     python -m benchmarks.bench_kernel --attempts 30000000 --users 100000 --themes 60 [--stages]
-        [--grouping auto|grid|hash]
 
 The input is written to Parquet, then a fresh process loads it and runs the kernel, so the
 peak RSS it reports belongs to the kernel run alone. The baseline, timed in another fresh
@@ -11,8 +10,7 @@ shared machine better than seconds, and so does CPU time (``*_cpu_s``: user + sy
 of the process, all threads).
 
 ``--stages`` then runs the kernel's steps one by one in another fresh process, each collected
-on its own, and prints wall and CPU seconds per step. ``--grouping hash`` times the hash
-group-by that sparse cohorts use instead of the (user, theme) grid (pipeline/dense.py).
+on its own, and prints wall and CPU seconds per step.
 """
 
 from __future__ import annotations
@@ -42,21 +40,17 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def child(
-    path: str, use_difficulty: bool, grouping: str = "auto", user_codes: bool = False
-) -> dict[str, float]:
+def child(path: str, use_difficulty: bool) -> dict[str, float]:
     """Runs in its own process: load, kernel; report seconds and memory."""
     from pipeline.contracts.params import Params
-    from pipeline.kernel import compute_cohort, with_user_codes
+    from pipeline.kernel import compute_cohort
 
     frame = pl.read_parquet(path)
     input_mb = frame.estimated_size() / 2**20
     rss_loaded = _rss_mb()
     params = Params.from_mapping({"use_difficulty": use_difficulty})
     start, cpu = time.perf_counter(), time.process_time()
-    attempts = with_user_codes(frame) if user_codes else frame
-    result = compute_cohort(attempts.lazy(), params, AS_OF, grouping=grouping)  # type: ignore[arg-type]
-    del attempts
+    result = compute_cohort(frame.lazy(), params, AS_OF)
     kernel, kernel_cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -83,12 +77,10 @@ def baseline_child(path: str) -> dict[str, float]:
     }
 
 
-def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[float]]:
+def stages(path: str, use_difficulty: bool) -> dict[str, list[float]]:
     """The kernel's steps (as in ``compute_cohort``) one at a time: [wall s, CPU s] each."""
-    from datetime import timedelta
-
-    from pipeline import counters, dense, hashed, identity, kernel
     from pipeline.contracts.params import Params
+    from pipeline.kernel import aggregates, cohort, window
 
     frame = pl.read_parquet(path)
     params = Params.from_mapping({"use_difficulty": use_difficulty})
@@ -107,65 +99,27 @@ def stages(path: str, use_difficulty: bool, grouping: str) -> dict[str, list[flo
         "baseline group-by count",
         lambda: frame.lazy().group_by("user_id", "theme_id").agg(pl.len()).collect(),
     )
-    source, users = kernel.typed_source(frame.lazy())
-    windowed = source.filter(kernel.in_lookback_window(params, AS_OF))
-    kept = windowed.filter(pl.col("theme_id").is_not_null() & ~kernel.answered_after(AS_OF))
-    survey = timed(
-        "survey: data-quality counts, theme/block pairs, users",
-        lambda: kernel.survey_attempts(windowed, kept, params, AS_OF),
+    in_window = window.attempts_in_window(window.typed_attempts(frame.lazy()), params, AS_OF)
+    kept = timed("kept attempts", lambda: window.kept_attempts(in_window, AS_OF).collect())
+    timed(
+        "attempt quality counts",
+        lambda: window.attempt_quality_counts(in_window, params, AS_OF).collect(),
     )
-    lookback = timedelta(days=params.lookback_days)
-    ranges = timed("identity: value ranges, question ids", lambda: identity.value_ranges(kept))
-    if use_difficulty:
-        kept = kept.with_columns(
-            difficulty_weight=counters.difficulty_weight(params, survey.spellings)
-        )
-    per_attempt = counters.counters(params, AS_OF)
-    layout = counters.CounterLayout.for_rows(survey.kept_rows, len(params.recency_buckets))
-    window_start = AS_OF - lookback
-    found = (
-        None if grouping == "hash" else kernel._grid(survey, ranges, window_start, lookback, "auto")
+    timed("theme/block pairs", lambda: window.theme_blocks(kept.lazy()).collect())
+    groups = timed(
+        "theme aggregates (group-by, identity)",
+        lambda: aggregates.theme_aggregates(kept.lazy(), params, AS_OF).collect(),
     )
-    if found is not None:
-        assert ranges is not None
-        key = dense.identity_key(ranges, AS_OF - lookback, lookback)
-        groups = timed(
-            "group: on the (user, theme) grid",
-            lambda: dense.group_on_grid(
-                kept, found, per_attempt, layout, key,
-                every_attempt_has_block=survey.kept_without_block == 0,
-            ),
-        )  # fmt: skip
-        ordered = timed(
-            "tags, filter",
-            lambda: (
-                kernel.with_known_tags(groups.lazy(), None, None)
-                .filter(pl.col("block_id").is_not_null())
-                .drop("theme_known", "block_known")
-                .collect()
-            ),
-        )
-    else:
-        plan = identity.identity_plan(ranges, AS_OF - lookback, lookback)
-        last = plan.latest_answered if survey.kept_without_block == 0 else None
-        group_plan = hashed.GroupPlan(
-            plan, users, pl.col("answered_at").max() if last is None else last
-        )
-        groups = timed(
-            "group: per-row columns + hash group-by",
-            lambda: hashed.group_attempts(kept, per_attempt, plan=group_plan, layout=layout),
-        )
-        ordered = timed(
-            "tags, filter, sort",
-            lambda: hashed.in_output_order(
-                kernel.with_known_tags(groups.lazy(), None, None).filter(
-                    pl.col("block_id").is_not_null()
-                ),
-                users,
-            ),
-        )
-    groups = groups.clear()  # release the groups before the output is built
-    timed("output rows: scores, decimals, breakdown", lambda: kernel.output_rows(ordered, params))
+    tagged = timed(
+        "known tags, row counts",
+        lambda: aggregates.with_known_tags(groups.lazy(), None, None).collect(),
+    )
+    timed("row quality counts", lambda: aggregates.row_quality_counts(tagged))
+    identified = aggregates.identified_rows(tagged.lazy()).collect()
+    timed(
+        "scores, decimals, breakdown, sort",
+        lambda: cohort.mastery_rows(identified.lazy(), params).collect(),
+    )
     return timings
 
 
@@ -181,33 +135,24 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--themes", type=int, default=60)
     parser.add_argument("--use-difficulty", action="store_true")
-    parser.add_argument(
-        "--user-codes",
-        action="store_true",
-        help="time what the pipeline runs: kernel.with_user_codes, then the kernel",
-    )
-    parser.add_argument(
-        "--grouping", choices=["auto", "grid", "hash"], default="auto", help="kernel grouping"
-    )
     parser.add_argument("--stages", action="store_true", help="also time the kernel's steps")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--stages-child", help=argparse.SUPPRESS)
     parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.use_difficulty, args.grouping, args.user_codes)))
+        print(json.dumps(child(args.child, args.use_difficulty)))
         return
     if args.baseline_child:
         print(json.dumps(baseline_child(args.baseline_child)))
         return
     if args.stages_child:
-        print(json.dumps(stages(args.stages_child, args.use_difficulty, args.grouping)))
+        print(json.dumps(stages(args.stages_child, args.use_difficulty)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "attempts.parquet"
         synthetic_attempts(args.attempts, args.users, args.themes).write_parquet(path)
         flags = ["--use-difficulty"] if args.use_difficulty else []
-        flags += ["--grouping", args.grouping] + (["--user-codes"] if args.user_codes else [])
         command = [sys.executable, "-m", "benchmarks.bench_kernel", *flags, "--child", str(path)]
         result = _json_of(command)
         command[-2] = "--baseline-child"

@@ -3,7 +3,7 @@
 The Python API that the CLI and notebooks share lives in :mod:`pipeline.api`; its names are
 re-exported here, imported on first use so that ``mastery --help`` stays fast::
 
-    from pipeline import compute_mastery, extract_attempts, recompute, Params
+    from pipeline import compute_mastery, extract_attempts, recompute, Params, RunSpec, RunOptions
 """
 
 from __future__ import annotations
@@ -12,13 +12,19 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "BacktestResult",
     "CohortResult",
     "ConcurrentRunError",
     "MasteryError",
     "Params",
     "ParamsError",
+    "RunOptions",
+    "RunSpec",
+    "RunSummary",
     "Scope",
+    "SparkOptions",
     "activate_params",
+    "backtest",
     "compute_cohort",
     "compute_mastery",
     "default_params",

@@ -150,7 +150,8 @@ def norm_difficulty(value: str | None) -> str | None:
 
 
 def latest_block_attempt(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The latest attempt with a non-null block: answered_at (nulls first), submitted_at, qid."""
+    """The latest attempt with a non-null block: answered_at (nulls first), submitted_at,
+    question_id, session_id."""
     with_block = [a for a in attempts if a["block_id"] is not None]
     if not with_block:
         return None
@@ -162,6 +163,7 @@ def latest_block_attempt(attempts: list[dict[str, Any]]) -> dict[str, Any] | Non
             answered or datetime.min.replace(tzinfo=UTC),
             a["submitted_at"],
             a["question_id"],
+            a["session_id"],
         )
 
     ordered = sorted(with_block, key=key)

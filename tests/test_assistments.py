@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import MasteryError, extract_attempts, init_database, recompute
+from pipeline import MasteryError, RunOptions, extract_attempts, init_database, recompute
 from pipeline.cli import app
 from pipeline.reports.data import cohort_report, load_mastery
 from pipeline.tools.assistments import (
@@ -139,8 +139,10 @@ def test_cli_import_then_recompute_matches_the_readme_window(duckdb_url: str) ->
     assert "session_answers 90,586" in done.output
     with pytest.raises(MasteryError, match="already hold rows"):
         import_assistments(duckdb_url, DATA)
-    summary = recompute(duckdb_url, as_of=AS_OF, trigger="test")
-    assert summary["users"] == 140
+    summary = recompute(
+        duckdb_url, options=RunOptions(allow_mass_change=True, trigger="test"), as_of=AS_OF
+    )
+    assert summary.users == 140
     attempts = extract_attempts(duckdb_url, as_of=AS_OF)
     window = {
         days: attempts.filter(pl.col("answered_at") >= AS_OF - timedelta(days=days))
@@ -154,7 +156,7 @@ def test_cli_import_then_recompute_matches_the_readme_window(duckdb_url: str) ->
     assert load_mastery(duckdb_url)["attempts_total"].sum() == 23_853
     themes = cohort_report(duckdb_url).themes
     stored = themes["students_scored"].sum() + themes["students_insufficient"].sum()
-    assert stored == summary["records_upserted"]
+    assert stored == summary.records_upserted
 
 
 def test_bad_paths_are_one_line_errors(tmp_path: Path) -> None:

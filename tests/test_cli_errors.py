@@ -135,6 +135,9 @@ def test_duckdb_path_in_missing_directory(mastery: Mastery, tmp_path: Path) -> N
 
 
 def test_missing_tables_on_duckdb(mastery: Mastery, tmp_path: Path) -> None:
+    import duckdb  # an existing file without tables (reading a missing one creates nothing)
+
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
     url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
     assert_one_line_error(mastery("runs", "--database-url", url), "algo_runs", "mastery init")
 

@@ -47,10 +47,13 @@ def test_recompute_prints_run_id_and_counts(cohort_url: str) -> None:
 def test_runs_lists_status_counts_and_stage_seconds(cohort_url: str) -> None:
     mastery("recompute", "--as-of", AS_OF.isoformat(), url=cohort_url)
     out = mastery("runs", "--limit", "5", url=cohort_url)
-    assert runs(cohort_url)["id"][0] in out
+    run_id = runs(cohort_url)["id"][0]
+    assert run_id[:8] in out  # the list shows the id's start; `runs --run` takes it
     assert "SUCCESS" in out
+    detail = mastery("runs", "--run", run_id[:8], url=cohort_url)
+    assert f"run: {run_id}" in detail
     for stage in ("extract", "validate_input", "compute", "validate_output", "load"):
-        assert stage in out
+        assert stage in detail
 
 
 def test_params_show_prints_the_active_defaults(cohort_url: str) -> None:

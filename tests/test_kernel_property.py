@@ -6,21 +6,17 @@ Every column, the breakdown_json text digit for digit, and every data-quality co
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipeline.contracts.params import Params
-from pipeline.kernel import dense
-from pipeline.kernel.cohort import Grouping, compute_cohort
+from pipeline.kernel import compute_cohort
 from tests.reference import attempts_frame, normalize_params, reference, rows_frame
 
 AS_OFS = (
@@ -40,11 +36,9 @@ DIFFICULTY_KEYS = {
     "hard": ("hard", " Hard"),
     "expert": ("expert",),
 }
-SLOW = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 def decimal_text(units: int, places: int, pad: bool) -> Decimal:
@@ -118,19 +112,21 @@ def cohort(draw: st.DrawFn) -> tuple[dict[str, Any], datetime, list[dict[str, An
     )
     moment = st.one_of(anchored, inside, inside, around)
     submitted = {
-        user: draw(st.lists(moment, min_size=3, max_size=3, unique=True)) for user in USERS
+        # sessions of one user may share a submitted_at: identity ties reach session_id
+        user: draw(st.lists(moment, min_size=3, max_size=3))
+        for user in USERS
     }
     attempt = st.fixed_dictionaries(
         {
             "user_id": st.sampled_from(USERS),
             "session": st.integers(0, 2),
             "question_id": st.sampled_from(QUESTIONS),
-            "year": st.sampled_from([None, 1, 2, 3]),
-            "block_id": st.sampled_from([None, 10, 10, 20]),
-            "theme_id": st.sampled_from([None, 1, 1, 2, 3]),
+            "year": st.sampled_from([None, 1, 2, 3, INT32_MIN, INT32_MAX]),
+            "block_id": st.sampled_from([None, 10, 10, 20, INT32_MIN, INT32_MAX]),
+            "theme_id": st.sampled_from([None, 1, 1, 2, 3, INT32_MIN, INT32_MAX]),
             "difficulty": st.sampled_from(DIFFICULTIES),
             "is_correct": st.sampled_from([None, True, True, False]),
-            "answered_at": st.none() | moment,
+            "answered_at": st.none() | moment | st.sampled_from([FAR_PAST, FAR_FUTURE]),
         }
     )
     drawn = draw(
@@ -149,10 +145,12 @@ def cohort(draw: st.DrawFn) -> tuple[dict[str, Any], datetime, list[dict[str, An
         attempts.append(a)
     theme_ids = draw(
         st.one_of(st.none(), st.none(), st.sets(st.sampled_from([1, 2, 3]), min_size=2), st.sets(
-            st.sampled_from([1, 2, 3])))
+            st.sampled_from([1, 2, 3, INT32_MAX])))
     )  # fmt: skip
     block_ids = draw(
-        st.one_of(st.none(), st.none(), st.just({10}), st.sets(st.sampled_from([10, 20])))
+        st.one_of(
+            st.none(), st.none(), st.just({10}), st.sets(st.sampled_from([10, 20, INT32_MIN]))
+        )
     )
     return raw, as_of, attempts, theme_ids, block_ids
 
@@ -170,67 +168,29 @@ def frames(theme_ids: set[int] | None, block_ids: set[int] | None) -> tuple[Any,
     return themes, blocks
 
 
-GROUPINGS = pytest.mark.parametrize("grouping", ["grid", "hash"])
-
-
-@contextmanager
-def small_batches() -> Iterator[None]:
-    """The grid streams three-row batches, so that most cohorts span several."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(dense, "BATCH_ROWS", 3)
-        yield
-
-
-USER_DTYPES = st.sampled_from(
-    [
-        pl.String,
-        pl.Categorical(),
-        pl.Enum(["u2", "zz", "u10", "u1"]),  # codes out of the ids' order, one never used
-    ]
-)
-
-
-@GROUPINGS
-@SLOW
-@given(cohort(), USER_DTYPES)
-def test_kernel_equals_exact_reference(
-    grouping: Grouping, case: tuple[Any, ...], user_dtype: pl.DataType
-) -> None:
+@given(cohort())
+def test_kernel_equals_exact_reference(case: tuple[Any, ...]) -> None:
     raw, as_of, attempts, theme_ids, block_ids = case
     expected_rows, expected_dq = reference(attempts, raw, as_of, theme_ids, block_ids)
     themes, blocks = frames(theme_ids, block_ids)
-    with small_batches():
-        result = compute_cohort(
-            attempts_frame(attempts).with_columns(pl.col("user_id").cast(user_dtype)),
-            Params.from_mapping(raw),
-            as_of,
-            themes=themes,
-            blocks=blocks,
-            grouping=grouping,
-        )
+    result = compute_cohort(
+        attempts_frame(attempts), Params.from_mapping(raw), as_of, themes=themes, blocks=blocks
+    )
     assert_frame_equal(result.rows, rows_frame(expected_rows))
     assert result.data_quality == expected_dq
 
 
-@GROUPINGS
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohort(), st.randoms(use_true_random=False))
-def test_kernel_ignores_input_order(
-    grouping: Grouping, case: tuple[Any, ...], rng: random.Random
-) -> None:
+def test_kernel_ignores_input_order(case: tuple[Any, ...], rng: random.Random) -> None:
     raw, as_of, attempts, theme_ids, block_ids = case
     themes, blocks = frames(theme_ids, block_ids)
     params = Params.from_mapping(raw)
     shuffled = attempts[:]
     rng.shuffle(shuffled)
-    with small_batches():
-        first, second = (
-            compute_cohort(
-                attempts_frame(these), params, as_of, themes=themes, blocks=blocks,
-                grouping=grouping,
-            )
-            for these in (attempts, shuffled)
-        )  # fmt: skip
+    first, second = (
+        compute_cohort(attempts_frame(these), params, as_of, themes=themes, blocks=blocks)
+        for these in (attempts, shuffled)
+    )
     assert_frame_equal(first.rows, second.rows)
     assert first.data_quality == second.data_quality
 
@@ -281,7 +241,6 @@ def tie_prone_case(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]
     return raw, attempts
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tie_prone_case())
 def test_kernel_rounds_ties_like_the_reference(case: tuple[Any, ...]) -> None:
     raw, attempts = case

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from pipeline import init_database, recompute
+from pipeline import RunOptions, init_database, recompute
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 
@@ -85,7 +85,7 @@ def test_cohort_analysis_runs(
     url = f"duckdb:///{tmp_path / 'cohort.duckdb'}"
     init_database(url)
     generate_cohort_into(url, CohortSpec(users=200, themes=12, days=90, seed=7, as_of=AS_OF))
-    recompute(url, as_of=AS_OF, trigger="test")
+    recompute(url, options=RunOptions(trigger="test"), as_of=AS_OF)
     monkeypatch.setenv("MASTERY_DATABASE_URL", url)
     monkeypatch.setenv("MASTERY_AS_OF", AS_OF.isoformat())
     text = text_of(run_notebook("cohort_analysis.ipynb"))

@@ -308,3 +308,37 @@ def test_different_params_different_checksum() -> None:
     base = Params.from_mapping({}).checksum()
     assert Params.from_mapping({"min_attempts": 4}).checksum() != base
     assert Params.from_mapping({"use_difficulty": True}).checksum() != base
+
+
+# -----------------------------------------------------------------------------------------------
+# every problem at once: field errors and the rules between fields in one message
+
+
+def test_field_and_cross_field_problems_in_one_error() -> None:
+    message = error_of(
+        {"min_attempts": 0, "recency_buckets": [bucket(30, 0.6), bucket(7, 0.6)], "decay": 1}
+    )
+    for needle in ("min_attempts", "decay", "strictly increasing", "sum to 1.2"):
+        assert needle in message, message
+    assert "\n" not in message
+
+
+def test_cross_field_rules_use_the_fields_that_parsed() -> None:
+    # lookback_days is broken, so "exceeds lookback_days" cannot be judged; the order can
+    message = error_of({"lookback_days": "x", "recency_buckets": [bucket(90, 0.1), bucket(7, 0.1)]})
+    assert "lookback_days: Input should be a valid integer" in message, message
+    assert "strictly increasing, got [90, 7]" in message, message
+    assert "exceeds lookback_days" not in message, message
+
+
+def test_broken_bucket_days_skip_the_order_rule_but_not_the_weights_sum() -> None:
+    message = error_of({"recency_buckets": [bucket(0, 0.7), bucket(7, 0.7), bucket(3, 0.7)]})
+    assert "recency_buckets.0.days" in message, message
+    assert "strictly increasing" not in message, message
+    assert "sum to 2.1" in message, message
+
+
+def test_each_cross_field_problem_is_named_once() -> None:
+    message = error_of({"recency_buckets": [bucket(30, 0.6), bucket(7, 0.6)]})
+    assert message.count("strictly increasing") == 1, message
+    assert message.count("sum to") == 1, message

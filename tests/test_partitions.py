@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from pipeline import MasteryError, init_database, recompute
+from pipeline import MasteryError, RunOptions, RunSummary, init_database, recompute
 from pipeline.run.batch import _read_ahead
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
@@ -19,9 +19,9 @@ SPEC = CohortSpec(users=90, themes=10, days=90, seed=5, as_of=AS_OF)
 PER_RUN = ("run_id", "stage_seconds")
 
 
-def _same(first: dict, second: dict) -> None:
-    assert {k: v for k, v in first.items() if k not in PER_RUN} == {
-        k: v for k, v in second.items() if k not in PER_RUN
+def _same(first: RunSummary, second: RunSummary) -> None:
+    assert {k: v for k, v in first.as_json().items() if k not in PER_RUN} == {
+        k: v for k, v in second.as_json().items() if k not in PER_RUN
     }
 
 
@@ -37,41 +37,47 @@ def _rows_without_run(url: str):
 
 
 def test_partitioned_run_writes_the_same_rows_and_summary(cohort_url: str) -> None:
-    whole = recompute(cohort_url, as_of=AS_OF, trigger="test")
+    whole = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     before = _rows_without_run(cohort_url)
-    split = recompute(cohort_url, as_of=AS_OF, trigger="test", partitions=4)
+    split = recompute(cohort_url, options=RunOptions(trigger="test", partitions=4), as_of=AS_OF)
     assert before.height > 300
     assert _rows_without_run(cohort_url).equals(before)
-    assert set(mastery_rows(cohort_url)["run_id"]) == {split["run_id"]}
+    assert set(mastery_rows(cohort_url)["run_id"]) == {split.run_id}
     _same(whole, split)
 
 
 def test_partitioned_stale_refresh_matches_one_pass(cohort_url: str) -> None:
-    recompute(cohort_url, as_of=AS_OF, trigger="test")
+    recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     later = AS_OF + timedelta(days=200)
-    split = recompute(cohort_url, as_of=later, trigger="test", partitions=3)
+    split = recompute(
+        cohort_url,
+        options=RunOptions(allow_mass_change=True, trigger="test", partitions=3),
+        as_of=later,
+    )
     after_split = _rows_without_run(cohort_url)
-    whole = recompute(cohort_url, as_of=later, trigger="test")
-    assert split["stale_rows_refreshed"] == after_split.height > 0
+    whole = recompute(
+        cohort_url, options=RunOptions(allow_mass_change=True, trigger="test"), as_of=later
+    )
+    assert split.stale_rows_refreshed == after_split.height > 0
     assert _rows_without_run(cohort_url).equals(after_split)
     _same(whole, split)
 
 
 def test_partition_count_is_logged_in_the_input_summary(cohort_url: str) -> None:
-    recompute(cohort_url, as_of=AS_OF, trigger="test", partitions=2)
+    recompute(cohort_url, options=RunOptions(trigger="test", partitions=2), as_of=AS_OF)
     assert '"partitions":2' in runs(cohort_url)["input_summary_json"][0].replace(" ", "")
 
 
 def test_source_counts_reach_the_ledger(cohort_url: str) -> None:
-    summary = recompute(cohort_url, as_of=AS_OF, trigger="test", partitions=2)
+    summary = recompute(cohort_url, options=RunOptions(trigger="test", partitions=2), as_of=AS_OF)
     stored = runs(cohort_url)["input_summary_json"][0].replace(" ", "")
     assert '"attempt_rows":' in stored
-    assert summary["users"] > 0
+    assert summary.users > 0
 
 
 def test_partitions_below_one_are_refused() -> None:
-    with pytest.raises(MasteryError, match="--partitions must be at least 1"):
-        recompute("duckdb:///unused.duckdb", partitions=0)
+    with pytest.raises(MasteryError, match="partitions must be at least 1, got 0"):
+        recompute("duckdb:///unused.duckdb", options=RunOptions(partitions=0))
 
 
 def test_read_ahead_keeps_order_and_at_most_one_read_in_advance() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.peers import io_floor, output_rows, run_sql_peer
 from benchmarks.per_user_peer import run_per_user_peer
-from pipeline import default_params, init_database, recompute
+from pipeline import RunOptions, default_params, init_database, recompute
 from pipeline.io.store import open_store
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
@@ -20,7 +20,7 @@ GENERATED_AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 def _pipeline_then_peer(url: str, as_of: datetime) -> tuple[list, list]:
-    recompute(url, as_of=as_of, trigger="test")
+    recompute(url, options=RunOptions(trigger="test"), as_of=as_of)
     pipeline_rows = output_rows(url)
     run_sql_peer(url, as_of, default_params())
     return pipeline_rows, output_rows(url)
@@ -48,7 +48,7 @@ def test_sql_peer_equals_pipeline_on_a_generated_cohort(pg_url: str) -> None:
 def test_io_floor_reports_each_movement(pg_url: str) -> None:
     init_database(pg_url)
     load_small_cohort(pg_url)
-    recompute(pg_url, as_of=AS_OF, trigger="test")
+    recompute(pg_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     floor = io_floor(pg_url, AS_OF, 90)
     assert set(floor) == {"copy_attempts_out", "copy_rows_in", "merge_rows", "floor"}
     assert floor["floor"] >= floor["merge_rows"] >= 0
@@ -76,7 +76,7 @@ def _known(url: str) -> tuple[set, set]:
 def test_per_user_peer_equals_pipeline_on_the_hand_worked_cohort(pg_url: str) -> None:
     init_database(pg_url)
     load_small_cohort(pg_url)
-    recompute(pg_url, as_of=AS_OF, trigger="test")
+    recompute(pg_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     ours = output_rows(pg_url)
     run_per_user_peer(pg_url, [ALICE, BOB], AS_OF, _peer_run(pg_url), _known(pg_url))
     assert output_rows(pg_url) == ours
@@ -88,7 +88,7 @@ def test_per_user_peer_equals_pipeline_on_a_generated_cohort(pg_url: str) -> Non
     generate_cohort_into(
         pg_url, CohortSpec(users=60, themes=12, days=90, seed=17, as_of=GENERATED_AS_OF)
     )
-    recompute(pg_url, as_of=GENERATED_AS_OF, trigger="test")
+    recompute(pg_url, options=RunOptions(trigger="test"), as_of=GENERATED_AS_OF)
     ours = output_rows(pg_url)
     users = sorted({row[0] for row in ours})
     run_per_user_peer(pg_url, users, GENERATED_AS_OF, _peer_run(pg_url), _known(pg_url))

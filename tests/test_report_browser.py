@@ -1,10 +1,12 @@
 """The html report in a real headless browser: it renders, and the chart shows.
 
 Chromium takes a screenshot of the cohort report of the small cohort (tests/cohort.py) and of
-the same page with the chart's SVG removed. The chart bars are the only saturated colour near
-the top of the page (text is dark grey, the mark for "below threshold" is in the tables further
-down), so the chart area must hold many saturated pixels, and the chart-less control almost
-none. The PNG is decoded with the standard library (zlib) and numpy; no imaging package needed.
+the same page with the chart's SVG removed. The chart's boxes are the only saturated colour near
+the top of the page (text is dark grey, the weak rows' red is in the tables further down), so
+the chart area must hold many saturated pixels, and the chart-less control almost none. Theme
+10's box spans the middle half of its two scores (0.2000 and 0.6666, interpolated: 0.3167 to
+0.5500), so its blue is about 0.2333 of the 560 px axis wide: a spread, not a mean bar. The
+PNG is decoded with the standard library (zlib) and numpy; no imaging package needed.
 Skipped, with the reason shown, when no Chromium is installed.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import init_database, recompute
+from pipeline import RunOptions, init_database, recompute
 from pipeline.reports.data import weak_themes
 from pipeline.reports.render import render
 from tests.cohort import AS_OF, load_small_cohort
@@ -124,7 +126,7 @@ def cohort_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     url = f"duckdb:///{folder / 'small.duckdb'}"
     init_database(url)
     load_small_cohort(url)
-    recompute(url, as_of=AS_OF, trigger="test")
+    recompute(url, options=RunOptions(trigger="test"), as_of=AS_OF)
     page = folder / "cohort.html"
     page.write_text(render(weak_themes(url), "html"), encoding="utf-8")
     return page
@@ -139,10 +141,19 @@ def test_chart_is_drawn_in_a_real_browser(cohort_page: Path, tmp_path: Path) -> 
     without_chart = re.sub(r"<svg.*?</svg>", "", cohort_page.read_text(), flags=re.S)
     control_page.write_text(without_chart, encoding="utf-8")
     control = screenshot(control_page, tmp_path / "no_chart.png")
-    # theme 10's bar: mean 0.4333 of a 560 px axis, ~18 px high or more: thousands of pixels
-    assert bar_coloured(shot) > 2_000
-    assert saturated(shot) > 2_000
+    # theme 10's box: 0.2333 of a 560 px axis, 18 px high: about 2,300 pixels
+    assert bar_coloured(shot) > 1_500
+    assert saturated(shot) > 1_500
     assert saturated(control) < 50
+    blue = np.abs(shot[CHART_AREA].astype(np.int64) - BAR_BLUE).max(axis=2) <= 12
+    widest = blue[int(blue.sum(axis=1).argmax())]  # a row through the box (not the legend)
+    columns = np.flatnonzero(widest)
+    assert 0.2333 * 560 - 6 <= columns.max() - columns.min() + 1 <= 0.2333 * 560 + 6
+
+
+def test_chart_title_names_the_date(cohort_page: Path) -> None:
+    page = cohort_page.read_text()
+    assert "Mastery spread per theme, as of 2026-11-25" in page
 
 
 def test_png_reader_round_trips_every_filter() -> None:

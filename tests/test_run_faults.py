@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from pipeline import ConcurrentRunError, MasteryError, init_database, recompute
+from pipeline import ConcurrentRunError, MasteryError, RunOptions, init_database, recompute
 from pipeline.io.url import parse_database_url
 from tests.cohort import AS_OF, load_small_cohort
 from tests.dbutil import execute, mastery_rows, runs
@@ -52,7 +52,7 @@ def _slow_merge_child(url: str, *, pause: str, seconds: int) -> subprocess.Popen
     script = textwrap.dedent(
         f"""
         import time
-        from pipeline import recompute
+        from pipeline import RunOptions, recompute
         from pipeline.io.store.base import Store
         from tests.cohort import AS_OF
 
@@ -69,7 +69,8 @@ def _slow_merge_child(url: str, *, pause: str, seconds: int) -> subprocess.Popen
             return counts
 
         Store.merge_mastery = slow_merge
-        print(recompute({url!r}, as_of=AS_OF, trigger="test")["run_id"], flush=True)
+        summary = recompute({url!r}, options=RunOptions(trigger="test"), as_of=AS_OF)
+        print(summary.run_id, flush=True)
         """
     )
     return subprocess.Popen(
@@ -92,7 +93,7 @@ def test_database_error_inside_the_load_fails_the_run_and_changes_nothing(
     init_database(store_url)
     load_small_cohort(store_url)
     with pytest.raises(MasteryError, match=r"run [0-9a-f-]+ failed: .*(check|CHECK|constraint)"):
-        recompute(store_url, as_of=AS_OF, trigger="test")
+        recompute(store_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     assert mastery_rows(store_url).is_empty()
     ledger = runs(store_url).row(0, named=True)
     assert ledger["status"] == "FAILED"
@@ -102,7 +103,7 @@ def test_database_error_inside_the_load_fails_the_run_and_changes_nothing(
 def test_killed_during_upsert_leaves_table_as_before_and_next_run_abandons_it(
     cohort_url: str,
 ) -> None:
-    first = recompute(cohort_url, as_of=AS_OF, trigger="test")
+    first = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     before = mastery_rows(cohort_url)
     with _slow_merge_child(cohort_url, pause="after", seconds=60) as child:
         assert child.stdout is not None
@@ -112,12 +113,12 @@ def test_killed_during_upsert_leaves_table_as_before_and_next_run_abandons_it(
         assert mastery_rows(cohort_url).equals(before)
         statuses = runs(cohort_url)["status"].to_list()
         assert statuses == ["SUCCESS", "RUNNING"]
-        after = recompute(cohort_url, as_of=AS_OF, trigger="test")
+        after = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
         ledger = runs(cohort_url)
         assert ledger["status"].to_list() == ["SUCCESS", "FAILED", "SUCCESS"]
         assert "abandoned" in ledger["error_message"][1]
-        assert set(mastery_rows(cohort_url)["run_id"]) == {after["run_id"]}
-        assert first["records_upserted"] == after["records_upserted"]
+        assert set(mastery_rows(cohort_url)["run_id"]) == {after.run_id}
+        assert first.records_upserted == after.records_upserted
 
 
 def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
@@ -125,7 +126,7 @@ def test_second_recompute_refuses_while_one_runs(cohort_url: str) -> None:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merging"
         with pytest.raises(ConcurrentRunError, match="--wait"):
-            recompute(cohort_url, as_of=AS_OF, trigger="test")
+            recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
         winner = child.stdout.readline().strip()
         assert child.wait(timeout=60) == 0
         assert set(mastery_rows(cohort_url)["run_id"]) == {winner}
@@ -137,11 +138,11 @@ def test_wait_runs_after_the_running_recompute(cohort_url: str) -> None:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merging"
         started = time.monotonic()
-        summary = recompute(cohort_url, as_of=AS_OF, trigger="test", wait=True)
+        summary = recompute(cohort_url, options=RunOptions(trigger="test", wait=True), as_of=AS_OF)
         assert time.monotonic() - started > 0.5
         assert child.wait(timeout=60) == 0
         assert runs(cohort_url)["status"].to_list() == ["SUCCESS", "SUCCESS"]
-        assert set(mastery_rows(cohort_url)["run_id"]) == {summary["run_id"]}
+        assert set(mastery_rows(cohort_url)["run_id"]) == {summary.run_id}
 
 
 def test_run_left_running_by_a_dead_process_is_marked_abandoned(cohort_url: str) -> None:
@@ -161,7 +162,7 @@ def test_run_left_running_by_a_dead_process_is_marked_abandoned(cohort_url: str)
                 "started_at": AS_OF.isoformat(),
             },
         )
-    recompute(cohort_url, as_of=AS_OF, trigger="test")
+    recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     ledger = runs(cohort_url)
     assert ledger["status"].to_list() == ["FAILED", "SUCCESS"]
     assert ledger["error_message"][0].startswith("abandoned")

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import init_database, recompute
+from pipeline import RunOptions, RunSummary, init_database, recompute
 from pipeline.contracts.errors import MasteryError
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
@@ -64,73 +64,88 @@ def _rows_without_run(url: str) -> pl.DataFrame:
     return mastery_rows(url).drop("id", "run_id", "computed_at")
 
 
-def _without_timings(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if k not in PER_RUN}
+def _without_timings(summary: RunSummary) -> dict:
+    return {k: v for k, v in summary.as_json().items() if k not in PER_RUN}
 
 
 def test_spark_plain_and_partitioned_runs_write_identical_tables(
     cohort_url: str, spark: object
 ) -> None:
-    plain = recompute(cohort_url, as_of=AS_OF, trigger="test")
+    plain = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     plain_rows = _rows_without_run(cohort_url)
-    partitioned = recompute(cohort_url, as_of=AS_OF, trigger="test", partitions=3)
+    partitioned = recompute(
+        cohort_url, options=RunOptions(trigger="test", partitions=3), as_of=AS_OF
+    )
     partitioned_rows = _rows_without_run(cohort_url)
-    on_spark = recompute(cohort_url, as_of=AS_OF, trigger="test", engine="spark", partitions=4)
+    on_spark = recompute(
+        cohort_url, options=RunOptions(trigger="test", engine="spark", partitions=4), as_of=AS_OF
+    )
     spark_rows = _rows_without_run(cohort_url)
 
     assert plain_rows.height > 300
     assert partitioned_rows.equals(plain_rows)
     assert spark_rows.equals(plain_rows)
-    assert set(mastery_rows(cohort_url)["run_id"]) == {on_spark["run_id"]}
+    assert set(mastery_rows(cohort_url)["run_id"]) == {on_spark.run_id}
     assert _without_timings(on_spark) == _without_timings(plain) == _without_timings(partitioned)
-    assert set(on_spark["stage_seconds"]) == {"extract", "spark", "load"}
+    assert set(on_spark.stage_seconds) == {"extract", "spark", "load"}
 
 
 def test_spark_stale_refresh_and_data_quality_match_a_local_run(
     cohort_url: str, spark: object
 ) -> None:
-    recompute(cohort_url, as_of=AS_OF, trigger="test")
+    recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     later = AS_OF + timedelta(days=60)
-    on_spark = recompute(cohort_url, as_of=later, trigger="test", engine="spark", partitions=3)
+    on_spark = recompute(
+        cohort_url,
+        options=RunOptions(allow_mass_change=True, trigger="test", engine="spark", partitions=3),
+        as_of=later,
+    )
     spark_rows = _rows_without_run(cohort_url)
-    local = recompute(cohort_url, as_of=later, trigger="test")
+    local = recompute(
+        cohort_url, options=RunOptions(allow_mass_change=True, trigger="test"), as_of=later
+    )
 
-    assert on_spark["stale_rows_refreshed"] > 0
-    assert on_spark["records_upserted"] > 0
-    assert sum(on_spark["data_quality"].values()) > 0
+    assert on_spark.stale_rows_refreshed > 0
+    assert on_spark.records_upserted > 0
+    assert sum(on_spark.data_quality.values()) > 0
     assert _rows_without_run(cohort_url).equals(spark_rows)
     assert _without_timings(on_spark) == _without_timings(local)
 
 
 def test_spark_source_counts_and_engine_reach_the_ledger(cohort_url: str, spark: object) -> None:
-    local = recompute(cohort_url, as_of=AS_OF, trigger="test")
-    recompute(cohort_url, as_of=AS_OF, trigger="test", engine="spark", partitions=2)
+    local = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
+    recompute(
+        cohort_url, options=RunOptions(trigger="test", engine="spark", partitions=2), as_of=AS_OF
+    )
     local_input, spark_input = (
         pl.Series(runs(cohort_url)["input_summary_json"]).str.json_decode().to_list()
     )
     assert spark_input["engine"] == "spark"
     assert spark_input["partitions"] == 2
     assert spark_input["source_counts"] == local_input["source_counts"]
-    assert local["users"] == spark_input["source_counts"]["users"]
+    assert local.users == spark_input["source_counts"]["users"]
 
 
 def test_spark_scoped_run_matches_a_local_scoped_run(
     cohort_url: str, spark: object, tmp_path: Path
 ) -> None:
     users = query(cohort_url, "SELECT CAST(id AS text) AS id FROM users ORDER BY id")["id"]
-    scope = {"user_ids": users[:5].to_list(), "theme_ids": [1, 2, 3]}
-    local = recompute(cohort_url, as_of=AS_OF, dry_run=True, output=tmp_path / "a.parquet", **scope)
+    scope = {"users": users[:5].to_list(), "themes": [1, 2, 3]}
+    local = recompute(
+        cohort_url,
+        options=RunOptions(dry_run=True, output=tmp_path / "a.parquet"),
+        as_of=AS_OF,
+        **scope,
+    )
     on_spark = recompute(
         cohort_url,
+        options=RunOptions(dry_run=True, output=tmp_path / "b.parquet", engine="spark"),
         as_of=AS_OF,
-        dry_run=True,
-        output=tmp_path / "b.parquet",
-        engine="spark",
         **scope,
     )
     written = pl.read_parquet(tmp_path / "b.parquet")
     assert written.height > 0
-    assert set(written["user_id"]) <= set(scope["user_ids"])
+    assert set(written["user_id"]) <= set(scope["users"])
     assert set(written["theme_id"]) <= {1, 2, 3}
     assert written.equals(pl.read_parquet(tmp_path / "a.parquet"))
     assert _without_timings(on_spark) == _without_timings(local)
@@ -140,9 +155,11 @@ def test_spark_scoped_run_matches_a_local_scoped_run(
 def test_spark_run_on_an_empty_cohort_succeeds_with_zero_rows(
     initialized_url: str, spark: object
 ) -> None:
-    local = recompute(initialized_url, as_of=AS_OF, trigger="test")
-    on_spark = recompute(initialized_url, as_of=AS_OF, trigger="test", engine="spark")
-    assert on_spark["records_upserted"] == 0
+    local = recompute(initialized_url, options=RunOptions(trigger="test"), as_of=AS_OF)
+    on_spark = recompute(
+        initialized_url, options=RunOptions(trigger="test", engine="spark"), as_of=AS_OF
+    )
+    assert on_spark.records_upserted == 0
     assert _without_timings(on_spark) == _without_timings(local)
     assert runs(initialized_url)["status"].to_list() == ["SUCCESS", "SUCCESS"]
 
@@ -170,7 +187,7 @@ def test_one_failing_bucket_fails_the_run_and_writes_nothing(
 ) -> None:
     """A worker error in one bucket (injected through the workers' sitecustomize): FAILED run,
     one-line error naming the worker's exception, the earlier rows untouched."""
-    recompute(cohort_url, as_of=AS_OF, trigger="test")
+    recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     before = mastery_rows(cohort_url)
     victim = before["user_id"][0]
     hooks = tmp_path / "hooks"

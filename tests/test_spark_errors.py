@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import MasteryError, recompute
+from pipeline import MasteryError, RunOptions, recompute
 from tests.test_cli_errors import Mastery, assert_one_line_error, mastery  # noqa: F401
 
 VENV_BIN = str(Path(sys.executable).parent)
@@ -86,8 +86,8 @@ def test_unknown_engine_is_a_usage_error(
 
 
 def test_the_api_names_the_engines() -> None:
-    with pytest.raises(MasteryError, match="unknown --engine 'flink': use one of polars, spark"):
-        recompute("duckdb:///unused.duckdb", engine="flink")
+    with pytest.raises(MasteryError, match="unknown engine 'flink': use polars or spark"):
+        recompute("duckdb:///unused.duckdb", options=RunOptions(engine="flink"))
 
 
 def test_worker_error_finds_the_root_cause_in_a_java_trace() -> None:

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from sqlalchemy import make_url
 
-from pipeline import MasteryError, init_database, recompute
+from pipeline import MasteryError, RunOptions, init_database, recompute
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import execute, mastery_rows, query, runs
@@ -50,42 +50,57 @@ def _input_summary(url: str) -> dict:
 
 
 def test_rebuild_leaves_the_rows_and_ids_the_merge_leaves(cohort_pg: str) -> None:
-    recompute(cohort_pg, as_of=AS_OF, trigger="test", write_mode="merge")
+    recompute(cohort_pg, options=RunOptions(trigger="test", write_mode="merge"), as_of=AS_OF)
     first = mastery_rows(cohort_pg).select("user_id", "theme_id", first_id="id")
-    rebuilt = recompute(cohort_pg, as_of=LATER, trigger="test", write_mode="rebuild")
+    rebuilt = recompute(
+        cohort_pg,
+        options=RunOptions(allow_mass_change=True, trigger="test", write_mode="rebuild"),
+        as_of=LATER,
+    )
     after_rebuild = _values(cohort_pg)
-    merged = recompute(cohort_pg, as_of=LATER, trigger="test", write_mode="merge")
+    merged = recompute(
+        cohort_pg,
+        options=RunOptions(allow_mass_change=True, trigger="test", write_mode="merge"),
+        as_of=LATER,
+    )
 
-    assert rebuilt["stale_rows_refreshed"] > 0
+    assert rebuilt.stale_rows_refreshed > 0
     assert after_rebuild.equals(_values(cohort_pg))
     kept = after_rebuild.join(first, on=["user_id", "theme_id"], how="inner")
     assert kept.height == first.height
     assert (kept["id"] == kept["first_id"]).all()
-    assert {k: v for k, v in rebuilt.items() if k not in PER_RUN} == {
-        k: v for k, v in merged.items() if k not in PER_RUN
+    assert {k: v for k, v in rebuilt.as_json().items() if k not in PER_RUN} == {
+        k: v for k, v in merged.as_json().items() if k not in PER_RUN
     }
-    assert set(mastery_rows(cohort_pg)["run_id"]) == {merged["run_id"]}
+    assert set(mastery_rows(cohort_pg)["run_id"]) == {merged.run_id}
 
 
 def test_rebuild_gives_new_keys_fresh_ids_and_every_row_the_run(cohort_pg: str) -> None:
-    summary = recompute(cohort_pg, as_of=AS_OF, trigger="test", write_mode="rebuild")
+    summary = recompute(
+        cohort_pg, options=RunOptions(trigger="test", write_mode="rebuild"), as_of=AS_OF
+    )
     rows = mastery_rows(cohort_pg)
-    assert rows.height == summary["records_upserted"] > 300
+    assert rows.height == summary.records_upserted > 300
     assert rows["id"].n_unique() == rows.height
-    assert set(rows["run_id"]) == {summary["run_id"]}
+    assert set(rows["run_id"]) == {summary.run_id}
 
 
 def test_rebuild_keeps_every_index_and_foreign_key(cohort_pg: str) -> None:
     shape = query(cohort_pg, TABLE_SHAPE)
     assert shape.filter(pl.col("definition").str.starts_with("FOREIGN KEY")).height == 6
-    recompute(cohort_pg, as_of=AS_OF, trigger="test", write_mode="rebuild")
+    recompute(cohort_pg, options=RunOptions(trigger="test", write_mode="rebuild"), as_of=AS_OF)
     assert query(cohort_pg, TABLE_SHAPE).equals(shape)
 
 
 def test_rebuild_of_one_theme_leaves_the_other_themes_untouched(cohort_pg: str) -> None:
-    recompute(cohort_pg, as_of=AS_OF, trigger="test")
+    recompute(cohort_pg, options=RunOptions(trigger="test"), as_of=AS_OF)
     before = mastery_rows(cohort_pg)
-    recompute(cohort_pg, as_of=LATER, theme_ids=[1], trigger="test", write_mode="rebuild")
+    recompute(
+        cohort_pg,
+        options=RunOptions(allow_mass_change=True, trigger="test", write_mode="rebuild"),
+        as_of=LATER,
+        themes=[1],
+    )
     after = mastery_rows(cohort_pg)
     assert after.filter(pl.col("theme_id") != 1).equals(before.filter(pl.col("theme_id") != 1))
     assert set(after.filter(pl.col("theme_id") == 1)["run_id"]) != set(before["run_id"])
@@ -93,14 +108,18 @@ def test_rebuild_of_one_theme_leaves_the_other_themes_untouched(cohort_pg: str) 
 
 
 def test_failed_rebuild_leaves_table_indexes_and_keys_as_before(cohort_pg: str) -> None:
-    recompute(cohort_pg, as_of=AS_OF, trigger="test")
+    recompute(cohort_pg, options=RunOptions(trigger="test"), as_of=AS_OF)
     before, shape = mastery_rows(cohort_pg), query(cohort_pg, TABLE_SHAPE)
     execute(
         cohort_pg,
         "ALTER TABLE user_theme_mastery ADD CONSTRAINT trap CHECK (attempts_total <> 5) NOT VALID",
     )
     with pytest.raises(MasteryError, match="trap"):
-        recompute(cohort_pg, as_of=LATER, trigger="test", write_mode="rebuild")
+        recompute(
+            cohort_pg,
+            options=RunOptions(allow_mass_change=True, trigger="test", write_mode="rebuild"),
+            as_of=LATER,
+        )
     execute(cohort_pg, "ALTER TABLE user_theme_mastery DROP CONSTRAINT trap")
     assert mastery_rows(cohort_pg).equals(before)
     assert query(cohort_pg, TABLE_SHAPE).equals(shape)
@@ -108,17 +127,17 @@ def test_failed_rebuild_leaves_table_indexes_and_keys_as_before(cohort_pg: str) 
 
 
 def test_auto_rebuilds_whole_cohort_runs_on_postgres(cohort_pg: str) -> None:
-    recompute(cohort_pg, as_of=AS_OF, trigger="test")
+    recompute(cohort_pg, options=RunOptions(trigger="test"), as_of=AS_OF)
     assert _input_summary(cohort_pg)["write_mode"] == "rebuild"
 
 
 def test_auto_merges_scoped_runs(cohort_pg: str) -> None:
-    recompute(cohort_pg, as_of=AS_OF, theme_ids=[2], trigger="test")
+    recompute(cohort_pg, options=RunOptions(trigger="test"), as_of=AS_OF, themes=[2])
     assert _input_summary(cohort_pg)["write_mode"] == "merge"
 
 
 def test_auto_merges_when_the_job_does_not_own_the_table(cohort_pg: str) -> None:
-    recompute(cohort_pg, as_of=AS_OF, trigger="test")
+    recompute(cohort_pg, options=RunOptions(trigger="test"), as_of=AS_OF)
     guest = f"mastery_guest_{uuid.uuid4().hex[:8]}"
     execute(
         cohort_pg,
@@ -126,27 +145,33 @@ def test_auto_merges_when_the_job_does_not_own_the_table(cohort_pg: str) -> None
     )
     guest_url = make_url(cohort_pg).set(username=guest).render_as_string(hide_password=False)
     try:
-        summary = recompute(guest_url, as_of=LATER, trigger="test")
+        summary = recompute(
+            guest_url, options=RunOptions(allow_mass_change=True, trigger="test"), as_of=LATER
+        )
         assert _input_summary(cohort_pg)["write_mode"] == "merge"
-        assert summary["stale_rows_refreshed"] > 0
+        assert summary.stale_rows_refreshed > 0
         with pytest.raises(MasteryError, match="rebuild must own user_theme_mastery"):
-            recompute(guest_url, as_of=LATER, trigger="test", write_mode="rebuild")
+            recompute(
+                guest_url,
+                options=RunOptions(allow_mass_change=True, trigger="test", write_mode="rebuild"),
+                as_of=LATER,
+            )
     finally:
         execute(cohort_pg, f"DROP OWNED BY {guest}; DROP ROLE {guest}")
 
 
 def test_auto_merges_on_duckdb(duckdb_url: str) -> None:
     init_database(duckdb_url)
-    recompute(duckdb_url, as_of=AS_OF, trigger="test")
+    recompute(duckdb_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     assert _input_summary(duckdb_url)["write_mode"] == "merge"
 
 
 def test_rebuild_is_refused_on_duckdb(duckdb_url: str) -> None:
     init_database(duckdb_url)
     with pytest.raises(MasteryError, match="rebuild is not available on duckdb: use merge"):
-        recompute(duckdb_url, as_of=AS_OF, trigger="test", write_mode="rebuild")
+        recompute(duckdb_url, options=RunOptions(trigger="test", write_mode="rebuild"), as_of=AS_OF)
 
 
 def test_unknown_write_mode_is_refused() -> None:
-    with pytest.raises(MasteryError, match="unknown --write-mode 'swap': use one of auto"):
-        recompute("duckdb:///unused.duckdb", write_mode="swap")
+    with pytest.raises(MasteryError, match="unknown write mode 'swap': use auto, merge or rebuild"):
+        recompute("duckdb:///unused.duckdb", options=RunOptions(write_mode="swap"))

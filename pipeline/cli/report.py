@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pipeline.cli.common import DatabaseOption
+from pipeline.cli.common import DatabaseOption, note
 
 app = typer.Typer(help="Reports over the stored mastery rows.", no_args_is_help=True)
 
@@ -22,27 +22,45 @@ class ReportFormat(StrEnum):
     html = "html"
 
 
+class Label(StrEnum):
+    email = "email"
+    id = "id"
+
+
 @app.command("weak-themes")
 def weak_themes(
     user: Annotated[
-        str | None, typer.Option(help="Student UUID; without it, the cohort view per theme.")
+        str | None,
+        typer.Option(
+            metavar="UUID|EMAIL", help="Student id or email; without it, the cohort view."
+        ),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Scores below this are marked.")
+        float,
+        typer.Option(min=0.0, max=1.0, metavar="SCORE", help="Scores below this are weak."),
     ] = 0.7,
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", help="table, csv, json or html.")
+        ReportFormat,
+        typer.Option("--format", metavar="FORMAT", help="table, csv, json or html."),
     ] = ReportFormat.table,
+    label: Annotated[
+        Label, typer.Option(metavar="LABEL", help="Name students by email or id.")
+    ] = Label.email,
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of stdout.")
+        Path | None,
+        typer.Option(metavar="FILE", help="Write to this file instead of stdout."),
     ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """A student's weakest scored themes, or per theme across the cohort, weakest first."""
+    """A student's themes by state (weak first), or per theme across the cohort, weakest first."""
     from pipeline import api
+    from pipeline.reports.data import warnings_of
     from pipeline.reports.render import emit
 
-    report = api.weak_themes(database_url, user_id=user, threshold=threshold)
+    report = api.weak_themes(database_url, user_id=user, threshold=threshold, label=label.value)
     width = None if sys.stdout.isatty() else 160
     console = Console(highlight=False, soft_wrap=fmt.value != "table", width=width)
     emit(report, fmt.value, output, console)
+    if fmt is ReportFormat.csv:  # the other formats carry their warnings inside
+        for warning in warnings_of(report):
+            note(f"warning: {warning}")

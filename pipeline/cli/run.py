@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.cli.common import DatabaseOption, JsonOption, out, parse_as_of, print_json
 from pipeline.contracts.errors import MasteryError
+
+if TYPE_CHECKING:
+    from pipeline.api import RunSummary
 
 UserOption = Annotated[list[str] | None, typer.Option(help="Only this user (repeatable).")]
 AsOfOption = Annotated[str | None, typer.Option(help="ISO 8601 instant (default now, UTC).")]
@@ -77,27 +81,25 @@ def recompute(
     from pipeline import api
     from pipeline.cli.progress import StageProgress
     from pipeline.contracts.params import dumps
-    from pipeline.run.spark import SparkOptions
 
-    spark = SparkOptions(spark_master, _settings(spark_conf or []), spark_work_dir)
+    moment = parse_as_of(as_of) or datetime.now(UTC)
+    spec = api.RunSpec.of(moment, users=user or (), themes=theme or ())
+    spark = api.SparkOptions(spark_master, _settings(spark_conf or []), spark_work_dir)
     with StageProgress(enabled=not as_json) as progress:
-        summary = api.recompute(
-            database_url,
-            as_of=parse_as_of(as_of),
-            user_ids=user or (),
-            theme_ids=theme or (),
+        options = api.RunOptions(
             dry_run=dry_run,
             output=output,
             trigger=trigger,
             wait=wait,
             partitions=partitions,
-            progress=progress.stage,
             engine=engine.value,
             spark=spark,
             write_mode=write_mode.value,
+            progress=progress.stage,
         )
+        summary = api.recompute(database_url, spec, options)
     if as_json:
-        print_json(dumps(summary))
+        print_json(dumps(summary.as_json()))
     else:
         _print_summary(summary)
 
@@ -146,15 +148,15 @@ def _settings(pairs: list[str]) -> dict[str, str]:
     return settings
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
-    out.print(f"run {summary.get('run_id') or 'dry run (nothing written)'}", markup=False)
-    verb = "would upsert" if summary.get("dry_run") else "rows upserted"
+def _print_summary(summary: RunSummary) -> None:
+    out.print(f"run {summary.run_id or 'dry run (nothing written)'}", markup=False)
+    verb = "would upsert" if summary.dry_run else "rows upserted"
     out.print(
-        f"users {summary['users']:,}  themes {summary['themes_computed']:,}  "
-        f"{verb} {summary['records_upserted']:,}  "
-        f"stale refreshed {summary['stale_rows_refreshed']:,}  "
-        f"insufficient {summary['insufficient_rows']:,}"
+        f"users {summary.users:,}  themes {summary.themes_computed:,}  "
+        f"{verb} {summary.records_upserted:,}  "
+        f"stale refreshed {summary.stale_rows_refreshed:,}  "
+        f"insufficient {summary.insufficient_rows:,}"
     )
-    issues = {k: v for k, v in summary["data_quality"].items() if v}
+    issues = {k: v for k, v in summary.data_quality.items() if v}
     out.print("data quality: " + (", ".join(f"{k} {v:,}" for k, v in issues.items()) or "clean"))
-    out.print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["stage_seconds"].items()))
+    out.print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.stage_seconds.items()))

@@ -55,5 +55,10 @@ DATA_QUALITY_KEYS = (
 )
 """The kernel's data-quality counts, in the order summaries list them."""
 
-EXTRACT_QUALITY_KEYS = ("malformed_snapshots",)
-"""Counts the extract adds (tag resolution) before the kernel sees the attempts."""
+EXTRACT_QUALITY_KEYS = (
+    "malformed_snapshots",
+    "out_of_range_timestamps",
+    "duplicate_answers_dropped",
+)
+"""Counts the extract adds (tag resolution, ``pipeline.io.tags.screen_attempts``) before the
+kernel sees the attempts."""

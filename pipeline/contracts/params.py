@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any
@@ -74,22 +74,12 @@ class Params(BaseModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Params:
-        problems = []
-        days = [b.days for b in self.recency_buckets]
-        if any(a >= b for a, b in pairwise(days)):
-            problems.append(f"recency_buckets: days must be strictly increasing, got {days}")
-        if days[-1] > self.lookback_days:
-            problems.append(
-                f"recency_buckets: days {days[-1]} exceeds lookback_days {self.lookback_days}"
-            )
-        total = sum((b.weight for b in self.recency_buckets), Decimal(0))
-        if total > 1:
-            problems.append(f"recency_buckets: weights sum to {plain_decimal(total)}, must be <= 1")
-        names = [_difficulty_key(k) for k in self.difficulty_weights]
-        if len(set(names)) != len(names):
-            problems.append("difficulty_weights: names collide after lower-casing and trimming")
-        if any(not n for n in names):
-            problems.append("difficulty_weights: names must be non-empty")
+        problems = cross_field_problems(
+            self.lookback_days,
+            [b.days for b in self.recency_buckets],
+            [b.weight for b in self.recency_buckets],
+            list(self.difficulty_weights),
+        )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -103,7 +93,10 @@ class Params(BaseModel):
         try:
             params = cls.model_validate(merged)
         except ValidationError as exc:
-            raise ParamsError("invalid params: " + _describe(exc)) from None
+            problems = _describe(exc)
+            # field errors stop pydantic before the cross-field rules: check them on what parsed
+            problems += [p for p in _raw_cross_field_problems(merged) if p not in problems]
+            raise ParamsError("invalid params: " + "; ".join(problems)) from None
         weights = {_difficulty_key(k): v for k, v in params.difficulty_weights.items()}
         return params.model_copy(update={"difficulty_weights": weights})
 
@@ -138,6 +131,12 @@ class Params(BaseModel):
 
 def default_params() -> Params:
     return Params.from_mapping({})
+
+
+def params_document(params: Params) -> str:
+    """The params as an indented JSON file (the SPEC's key order) that :meth:`Params.from_json`
+    reads back to the same checksum."""
+    return json.dumps(_plain_numbers(params.to_json_obj()), indent=2)
 
 
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
@@ -178,12 +177,65 @@ def _decimals(obj: Any) -> Any:
     return obj
 
 
-def _describe(exc: ValidationError) -> str:
+def cross_field_problems(
+    lookback_days: int | None,
+    days: Sequence[int] | None,
+    weights: Sequence[Decimal],
+    difficulty_names: Sequence[str],
+) -> list[str]:
+    """The rules between fields (SPEC §4), each a one-line message; ``None`` skips a rule
+    whose field did not parse. ``weights`` are the bucket weights that did parse."""
+    problems = []
+    if days and any(a >= b for a, b in pairwise(days)):
+        problems.append(f"recency_buckets: days must be strictly increasing, got {list(days)}")
+    if days and lookback_days is not None and max(days) > lookback_days:
+        problems.append(f"recency_buckets: days {max(days)} exceeds lookback_days {lookback_days}")
+    total = sum(weights, Decimal(0))
+    if total > 1:
+        problems.append(f"recency_buckets: weights sum to {plain_decimal(total)}, must be <= 1")
+    names = [_difficulty_key(k) for k in difficulty_names]
+    if len(set(names)) != len(names):
+        problems.append("difficulty_weights: names collide after lower-casing and trimming")
+    if any(not n for n in names):
+        problems.append("difficulty_weights: names must be non-empty")
+    return problems
+
+
+def _raw_cross_field_problems(raw: Mapping[str, Any]) -> list[str]:
+    """:func:`cross_field_problems` over raw values, using only the parts that are valid."""
+    lookback = raw.get("lookback_days")
+    buckets = raw.get("recency_buckets")
+    buckets = [b for b in buckets if isinstance(b, Mapping)] if isinstance(buckets, list) else []
+    days = [b.get("days") for b in buckets]
+    weights = [b.get("weight") for b in buckets]
+    names = raw.get("difficulty_weights")
+    return cross_field_problems(
+        lookback if _whole(lookback) else None,
+        days if days and all(_whole(d) for d in days) else None,
+        [w for w in weights if _weight(w)],
+        [n for n in names if isinstance(n, str)] if isinstance(names, Mapping) else [],
+    )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _weight(value: Any) -> bool:
+    return (
+        isinstance(value, int | Decimal)
+        and not isinstance(value, bool)
+        and Decimal(value).is_finite()
+        and 0 <= value <= 1
+    )
+
+
+def _describe(exc: ValidationError) -> list[str]:
     parts = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+        parts += [f"{where}: {message}"] if where else message.split("; ")
+    return parts

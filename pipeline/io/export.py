@@ -22,8 +22,8 @@ import polars as pl
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.frames import RAW_ATTEMPT_SCHEMA
-from pipeline.contracts.scope import Scope, utc, window_start
-from pipeline.io.extract import read_existing_keys, read_raw_attempts
+from pipeline.contracts.scope import Scope, utc
+from pipeline.io.extract import Window, read_existing_keys, read_raw_attempts
 from pipeline.io.store import Partition, Store, open_store
 from pipeline.io.url import DatabaseUrl
 
@@ -57,27 +57,24 @@ def bucket_directory(root: Path, table: str, bucket: int) -> Path:
 def export_from_store(
     store: Store,
     directory: Path,
-    *,
-    scope: Scope,
-    as_of: datetime,
-    lookback_days: int,
+    window: Window,
     buckets: int,
     with_existing: bool = False,
 ) -> ExportReport:
     """Write every bucket's raw attempts (and, for a run, its existing output keys).
 
     One bucket is in memory at a time, so the exporting process stays as small as a
-    ``--partitions`` run of the same bucket count.
+    partitioned run of the same bucket count.
     """
     began = time.perf_counter()
     attempt_rows = existing_rows = 0
     for index in range(buckets):
         part = Partition(index, buckets)
-        raw = read_raw_attempts(store, scope, as_of, lookback_days, part)
+        raw = read_raw_attempts(store, window, part)
         attempt_rows += raw.height
         _write_bucket(raw.cast(RAW_ATTEMPT_SCHEMA), bucket_directory(directory, "attempts", index))
         if with_existing:
-            keys = read_existing_keys(store, scope, part)
+            keys = read_existing_keys(store, window.scope, part)
             existing_rows += keys.height
             keys = keys.select(pl.col("user_id").cast(pl.String), pl.col("theme_id").cast(pl.Int32))
             _write_bucket(keys, bucket_directory(directory, "existing", index))
@@ -86,10 +83,10 @@ def export_from_store(
         "partition_by": BUCKET_COLUMN,
         "buckets": buckets,
         "bucket_hash": store.dialect,
-        "as_of": utc(as_of).isoformat(),
-        "window_start": window_start(as_of, lookback_days).isoformat(),
-        "lookback_days": lookback_days,
-        "scope": scope.as_json(),
+        "as_of": window.end.isoformat(),
+        "window_start": window.start.isoformat(),
+        "lookback_days": window.lookback_days,
+        "scope": window.scope.as_json(),
         "attempt_rows": attempt_rows,
         "columns": {name: str(dtype) for name, dtype in RAW_ATTEMPT_SCHEMA.items()},
         "exported_at": datetime.now(UTC).isoformat(),
@@ -130,7 +127,7 @@ def export_attempts(
     a recompute at ``as_of`` would read.
     """
     if buckets < 1:
-        raise MasteryError(f"--buckets must be at least 1, got {buckets}")
+        raise MasteryError(f"buckets must be at least 1, got {buckets}")
     moment = utc(as_of) if as_of else datetime.now(UTC)
     scope = Scope.checked(user_ids)
     directory = check_export_directory(output)
@@ -140,14 +137,7 @@ def export_attempts(
         created = not directory.exists()
         directory.mkdir(exist_ok=True)
         try:
-            return export_from_store(
-                store,
-                directory,
-                scope=scope,
-                as_of=moment,
-                lookback_days=lookback,
-                buckets=buckets,
-            )
+            return export_from_store(store, directory, Window(scope, moment, lookback), buckets)
         except BaseException:
             if created:
                 shutil.rmtree(directory)

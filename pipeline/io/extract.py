@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
@@ -12,8 +12,25 @@ from pipeline.contracts.frames import ATTEMPT_SCHEMA
 from pipeline.contracts.scope import Scope, utc, window_start
 from pipeline.io.store import WHOLE, Partition, Store, open_store
 from pipeline.io.store.base import scope_params
-from pipeline.io.tags import resolve_frozen_tags
+from pipeline.io.tags import extract_quality, resolve_frozen_tags, screen_attempts
 from pipeline.io.url import DatabaseUrl
+
+
+@dataclass(frozen=True)
+class Window:
+    """What an extract reads: the scope's attempts in the lookback window ending at ``as_of``."""
+
+    scope: Scope
+    as_of: datetime
+    lookback_days: int
+
+    @property
+    def start(self) -> datetime:
+        return window_start(self.as_of, self.lookback_days)
+
+    @property
+    def end(self) -> datetime:
+        return utc(self.as_of)
 
 
 @dataclass(frozen=True)
@@ -21,31 +38,18 @@ class Extracted:
     attempts: pl.DataFrame
     source_counts: dict[str, int]
     malformed_snapshots: int
+    quality: dict[str, int] = field(default_factory=dict)
+    """Every count of ``EXTRACT_QUALITY_KEYS`` (``malformed_snapshots`` included)."""
 
 
-def extract_from_store(
-    store: Store,
-    scope: Scope,
-    as_of: datetime,
-    lookback_days: int,
-    partition: Partition = WHOLE,
-) -> Extracted:
+def extract_from_store(store: Store, window: Window, partition: Partition = WHOLE) -> Extracted:
     """Window, user scope and partition run in the database; tags resolve in Polars."""
-    return resolve_extracted(
-        read_raw_attempts(store, scope, as_of, lookback_days, partition), scope
-    )
+    return resolve_extracted(read_raw_attempts(store, window, partition), window.scope)
 
 
-def read_raw_attempts(
-    store: Store,
-    scope: Scope,
-    as_of: datetime,
-    lookback_days: int,
-    partition: Partition = WHOLE,
-) -> pl.DataFrame:
+def read_raw_attempts(store: Store, window: Window, partition: Partition = WHOLE) -> pl.DataFrame:
     """One partition's attempts in the window and user scope, before tag resolution."""
-    start = window_start(as_of, lookback_days)
-    return store.extract_raw_attempts(start, utc(as_of), scope.user_ids, partition)
+    return store.extract_raw_attempts(window.start, window.end, window.scope.user_ids, partition)
 
 
 def read_existing_keys(store: Store, scope: Scope, partition: Partition = WHOLE) -> pl.DataFrame:
@@ -64,14 +68,16 @@ def resolve_extracted(raw: pl.DataFrame, scope: Scope) -> Extracted:
         users=pl.col("user_id").n_unique(),
         snapshots_consulted=pl.col("snapshot_json").is_not_null().sum(),
     ).row(0, named=True)
-    resolved = resolve_frozen_tags(raw)
+    resolved = resolve_frozen_tags(screen_attempts(raw))
     if scope.theme_ids:
         resolved = resolved.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
     attempts = resolved.collect()
+    quality = extract_quality(attempts)
     return Extracted(
         attempts=attempts.select(*ATTEMPT_SCHEMA.names(), "snapshot_malformed"),
         source_counts={name: int(count) for name, count in counts.items()},
-        malformed_snapshots=int(attempts.select(pl.col("snapshot_malformed").sum()).item()),
+        malformed_snapshots=quality["malformed_snapshots"],
+        quality=quality,
     )
 
 
@@ -86,5 +92,5 @@ def extract_attempts(
     """Resolved attempts (the kernel's input) for notebooks: read-only, no run is logged."""
     with open_store(database_url) as store:
         store.require_tables(("test_sessions", "session_answers", "session_questions"))
-        scope = Scope(tuple(user_ids), tuple(theme_ids))
-        return extract_from_store(store, scope, as_of, lookback_days).attempts
+        window = Window(Scope(tuple(user_ids), tuple(theme_ids)), as_of, lookback_days)
+        return extract_from_store(store, window).attempts

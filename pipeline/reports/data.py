@@ -1,48 +1,56 @@
 """Weak-theme reports (SPEC §6 ``mastery report weak-themes``), read from ``user_theme_mastery``.
 
-Reports never recompute: they show what the last run stored, joined with theme and block names
-through the store's SQL (``sql/shared/report_*.sql``). Figures are exact because they are
-compared with hand-worked values and between back ends: scores travel as integer units of
-0.0001, and every mean, median and share is computed on integers and rounded once, half away
-from zero, like the scores themselves (SPEC §4). The cohort view reads a histogram (rows per
-theme, block and score) rather than every row, so its cost does not grow with the cohort.
-
-*Scored* rows are those whose breakdown is not ``insufficient_attempts``; *below threshold*
-means ``mastery_score < threshold``. Stale rows (no attempt left in the window) carry an
-insufficient breakdown with ``actual: 0`` and are counted as insufficient.
+Reports never recompute: they show what the runs stored, joined with theme, block and student
+names through the store's SQL (``sql/shared/report_*.sql``), under a header naming the run(s),
+``as_of``, algorithm and params behind the rows (:mod:`pipeline.reports.source`), with a
+warning when those are not the active ones. Each row has a state (:mod:`pipeline.reports.states`):
+weak, not practised lately, not enough evidence, or at or above the threshold ("ok"); states
+are never sorted together. Figures are exact: scores travel as integer units of 0.0001, and
+every mean, median and share is computed on integers and rounded once, half away from zero
+(:mod:`pipeline.reports.figures`). Opening a report never creates a DuckDB file.
 
 JSON shape (``--format json``, :func:`as_json`); ``schema_version`` changes with any field::
 
-    student view
-    {"report": "weak-themes", "view": "student", "schema_version": 1,
-     "user_id": "<uuid>", "threshold": 0.7,
-     "scored": [                # weakest first: mastery_score ascending, then theme_id
-       {"rank": 1, "theme_id": 10, "theme_title": "Fractions", "block_id": 1,
-        "block_name": "Algebra", "mastery_score": 0.6666, "attempts": 6, "correct": 4,
-        "below_threshold": true,
+    both views
+    {"report": "weak-themes", "view": "student" | "cohort", "schema_version": 2,
+     "threshold": 0.7,
+     "source": {"as_of": "2026-11-25T00:00:00Z", "oldest_as_of": "...", "run_id": "<uuid>",
+                "runs": 1, "rows": 3, "algorithm": "v0", "params_id": "<uuid>",
+                "params_checksum": "<sha256>", "active_algorithm": "v0",
+                "active_params_id": "<uuid>", "active_params_checksum": "<sha256>"},
+     "warnings": ["3 of 3 rows were computed with v0 params ab01e73aae67, not the active ..."]}
+
+    student view, besides
+    {"user_id": "<uuid>", "user_email": "alice@example.org", "user_label": "alice@example.org",
+     "themes": [                # by state (weak, not_practised_lately, not_enough_evidence,
+                                # ok), then mastery_score ascending, then theme_id
+       {"rank": 1, "state": "weak", "theme_id": 10, "theme_title": "Fractions",
+        "block_id": 1, "block_name": "Algebra", "mastery_score": 0.6666,
+        "interval": null,       # [low, high] when the breakdown carries one
+        "attempts": 6, "correct": 4, "required": null, "below_threshold": true,
         "buckets": [{"days": 7, "attempts": 6, "correct": 4}, ...],      # narrowest first
         "explanation": "4 of 6 correct in the last 7 days, 4 of 6 in 30 days, ...",
-        "last_attempt_at": "2026-11-23T00:00:00Z"}],
-     "insufficient": [          # by theme_id
-       {"theme_id": 11, "theme_title": "Triangles", "block_id": 2, "block_name": "Geometry",
-        "attempts": 3, "required": 5, "explanation": "needs 5 attempts, has 3",
-        "last_attempt_at": "2026-11-05T00:00:00Z"}]}
+        "last_attempt_at": "2026-11-23T00:00:00Z"}]}
+    (a row short of attempts has "mastery_score": null, "required": 5, "below_threshold": null)
 
-    cohort view
-    {"report": "weak-themes", "view": "cohort", "schema_version": 1, "threshold": 0.7,
+    cohort view, besides
+    {"students_without_attempts": 1,   # students in users with no row holding an attempt
      "themes": [                # weakest first: mean_mastery ascending (null last), theme_id
        {"theme_id": 10, "theme_title": "Fractions", "block_id": 1, "block_name": "Algebra",
         "students_scored": 2, "mean_mastery": 0.4333, "median_mastery": 0.4333,
         "students_below_threshold": 2, "share_below_threshold_pct": 100,
-        "students_insufficient": 0}],
+        "students_weak": 1, "students_not_practised_lately": 1, "students_insufficient": 0}],
      "blocks": [                # same order, over the rows stored under each block
        {"block_id": 1, "block_name": "Algebra", "themes": 1, "rows_scored": 2,
         "mean_mastery": 0.4333, "median_mastery": 0.4333, "rows_below_threshold": 2,
-        "share_below_threshold_pct": 100, "rows_insufficient": 0}]}
+        "share_below_threshold_pct": 100, "rows_weak": 1, "rows_not_practised_lately": 1,
+        "rows_insufficient": 0}]}
 
-Numbers are plain JSON numbers without trailing zeros (``0.2``, not ``"0.2000"``; ``100`` for
-100.0 %); a mean, median or share over no scored rows is ``null``. A theme's ``block_*`` is
-its current block in ``themes``.
+*Scored* rows have enough evidence (they include rows not practised lately, whose capped
+score is what is stored); ``*_insufficient`` counts the rows with not enough evidence; *below
+threshold* means ``mastery_score < threshold``. Numbers are plain JSON numbers without trailing
+zeros (``0.2``, not ``"0.2000"``; ``100`` for 100.0 %); a mean, median or share over no scored
+rows is ``null``. A theme's ``block_*`` is its current block in ``themes``.
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
@@ -58,32 +66,69 @@ import polars as pl
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.scope import checked_user
 from pipeline.io.store import Store, open_store
-from pipeline.io.url import DatabaseUrl
+from pipeline.io.url import DatabaseUrl, resolve_database_url
+from pipeline.reports.figures import spread, summarize, threshold_units, units_to_decimal
+from pipeline.reports.runs import iso_utc
+from pipeline.reports.source import ReportSource, read_source
+from pipeline.reports.states import (
+    MAX_INTERVAL_WIDTH,
+    STATE_ORDER,
+    explain_breakdown,
+    read_breakdown,
+    state_of,
+)
 
-SCHEMA_VERSION = 1
-SCORE_SCALE = 10_000
+__all__ = [
+    "CohortReport",
+    "Report",
+    "StudentReport",
+    "as_json",
+    "cohort_report",
+    "explain_breakdown",
+    "load_mastery",
+    "parse_threshold",
+    "student_report",
+    "summarize",
+    "threshold_units",
+    "weak_themes",
+]
+
+SCHEMA_VERSION = 2
 DEFAULT_THRESHOLD = Decimal("0.7")
-REPORT_TABLES = ("users", "blocks", "themes", "user_theme_mastery")
+LABELS = ("email", "id")
+REPORT_TABLES = ("users", "blocks", "themes", "user_theme_mastery", "algo_runs", "algo_params")
 Url = str | DatabaseUrl | None
 
 
 @dataclass(frozen=True)
 class StudentReport:
-    """One student's scored themes (weakest first) and the themes still short of attempts."""
+    """One student's themes, grouped by state (``rows``), under the header of their runs."""
 
     user_id: str
     threshold: Decimal
-    scored: pl.DataFrame
-    insufficient: pl.DataFrame
+    rows: pl.DataFrame
+    user_email: str | None = None
+    label: str = "email"
+    source: ReportSource | None = None
+
+    @property
+    def user_label(self) -> str:
+        """How the report names the student: the email (``label="email"``) or the id."""
+        return self.user_email if self.label == "email" and self.user_email else self.user_id
 
 
 @dataclass(frozen=True)
 class CohortReport:
-    """Per theme and per block: how many are scored, their mean/median, and how many lag."""
+    """Per theme and per block: how many are scored, their mean/median, and each state's count.
+
+    ``spread`` (per theme: min, p25, median, p75, max of the scored rows) feeds the chart."""
 
     threshold: Decimal
     themes: pl.DataFrame
     blocks: pl.DataFrame
+    spread: pl.DataFrame | None = None
+    source: ReportSource | None = None
+    students_without_attempts: int | None = None
 
 
 Report = StudentReport | CohortReport
@@ -94,101 +139,104 @@ def weak_themes(
     *,
     user_id: str | None = None,
     threshold: Decimal | float | str = DEFAULT_THRESHOLD,
+    label: str = "email",
 ) -> Report:
-    """The student view for ``user_id``, else the cohort view."""
+    """The student view for ``user_id`` (a UUID or an email), else the cohort view."""
     if user_id is None:
         return cohort_report(database_url, threshold=threshold)
-    return student_report(database_url, user_id, threshold=threshold)
+    return student_report(database_url, user_id, threshold=threshold, label=label)
 
 
 def student_report(
-    database_url: Url, user_id: str, *, threshold: Decimal | float | str = DEFAULT_THRESHOLD
+    database_url: Url,
+    user_id: str,
+    *,
+    threshold: Decimal | float | str = DEFAULT_THRESHOLD,
+    label: str = "email",
 ) -> StudentReport:
-    user, limit = checked_user(user_id), parse_threshold(threshold)
-    with open_store(database_url) as store:
+    limit = parse_threshold(threshold)
+    if label not in LABELS:
+        raise MasteryError(f"unknown label {label!r}: use email or id")
+    with open_existing(database_url) as store:
         store.require_tables(REPORT_TABLES)
-        if not store.fetch_frame("report_user_known", {"user_id": user}).item():
-            raise MasteryError(f"unknown user {user}: not in users")
+        user, email = _find_user(store, user_id)
         rows = read_frame(store, "report_student_rows", {"user_id": user})
+        source = read_source(store, user)
     if rows.is_empty():
         raise MasteryError(
-            f"user {user} has no mastery rows: no attempts in the window of any recompute yet"
+            f"user {email or user} has no mastery rows: no attempts in the window of any"
+            " recompute yet"
         )
-    rows = rows.with_columns(_utc("last_attempt_at"), pl.col("insufficient").cast(pl.Boolean))
-    names = ("theme_id", "theme_title", "block_id", "block_name")
-    scored = rows.filter(~pl.col("insufficient")).sort("mastery_units", "theme_id")
-    explained = [explain_breakdown(json.loads(text)) for text in scored["breakdown_json"]]
-    scored = scored.select(
+    return StudentReport(user, limit, student_rows(rows, limit), email, label, source)
+
+
+def student_rows(rows: pl.DataFrame, threshold: Decimal) -> pl.DataFrame:
+    """The stored rows of one student, with state, interval and words, grouped by state."""
+    readings = [read_breakdown(json.loads(text)) for text in rows["breakdown_json"]]
+    below = (rows["mastery_units"] < threshold_units(threshold)).to_list()
+    states = [state_of(r.evidence, b) for r, b in zip(readings, below, strict=True)]
+    intervals = [None if r.interval is None else [float(v) for v in r.interval] for r in readings]
+    unscored = pl.col("evidence") == "insufficient"
+    ordered = rows.with_columns(
+        _utc("last_attempt_at"),
+        state=pl.Series(states, dtype=pl.String),
+        evidence=pl.Series([r.evidence for r in readings], dtype=pl.String),
+        rank_of_state=pl.Series([STATE_ORDER.index(s) for s in states], dtype=pl.Int32),
+        interval=pl.Series(intervals, dtype=pl.List(pl.Float64)),
+        buckets=pl.Series([r.buckets for r in readings], dtype=BUCKETS_DTYPE),
+        explanation=pl.Series([r.explanation for r in readings], dtype=pl.String),
+    ).sort("rank_of_state", "mastery_units", "theme_id")
+    return ordered.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("rank"),
-        *_ints(names),
-        mastery_score=units_to_decimal(pl.col("mastery_units"), 4, 6),
+        "state",
+        *_ints(("theme_id", "theme_title", "block_id", "block_name")),
+        mastery_score=pl.when(unscored)
+        .then(None)
+        .otherwise(units_to_decimal(pl.col("mastery_units"), 4, 6)),
+        interval=pl.col("interval"),
         attempts=pl.col("attempts_total").cast(pl.Int64),
         correct=pl.col("correct_total").cast(pl.Int64),
-        below_threshold=pl.col("mastery_units") < threshold_units(limit),
-        buckets=pl.Series([b for b, _ in explained], dtype=BUCKETS_DTYPE),
-        explanation=pl.Series([text for _, text in explained], dtype=pl.String),
+        required=pl.when(unscored).then(pl.col("required_attempts").cast(pl.Int64)),
+        below_threshold=pl.when(unscored)
+        .then(None)
+        .otherwise(pl.col("mastery_units") < threshold_units(threshold)),
+        buckets=pl.col("buckets"),
+        explanation=pl.col("explanation"),
         last_attempt_at=pl.col("last_attempt_at"),
     )
-    short = rows.filter(pl.col("insufficient")).sort("theme_id")
-    short = short.select(
-        *_ints(names),
-        attempts=pl.col("attempts_total").cast(pl.Int64),
-        required=pl.col("required_attempts").cast(pl.Int64),
-        explanation=pl.format(
-            "needs {} attempts, has {}", pl.col("required_attempts"), pl.col("attempts_total")
-        ),
-        last_attempt_at=pl.col("last_attempt_at"),
-    )
-    return StudentReport(user_id=user, threshold=limit, scored=scored, insufficient=short)
 
 
 BUCKETS_DTYPE = pl.List(pl.Struct({"days": pl.Int64, "attempts": pl.Int64, "correct": pl.Int64}))
 
 
-def explain_breakdown(breakdown: dict[str, Any]) -> tuple[list[dict[str, int]], str]:
-    """Buckets narrowest first and the sentence a teacher reads.
-
-    ``"2 of 3 correct in the last 7 days, 4 of 5 in 30 days, 9 of 12 in 90 days"``; an empty
-    bucket reads ``"no attempts in the last 7 days"``. Key order does not matter (jsonb).
-    """
-    buckets = sorted(
-        (
-            {
-                "days": int(label.removesuffix("d")),
-                "attempts": b["attempts"],
-                "correct": b["correct"],
-            }
-            for label, b in breakdown["buckets"].items()
-        ),
-        key=lambda b: b["days"],
-    )
-    parts: list[str] = []
-    for bucket in buckets:
-        span = f"{bucket['days']} day{'' if bucket['days'] == 1 else 's'}"
-        if not bucket["attempts"]:
-            parts.append(f"no attempts in the last {span}")
-        elif any(" correct in the last " in part for part in parts):
-            parts.append(f"{bucket['correct']} of {bucket['attempts']} in {span}")
-        else:
-            parts.append(f"{bucket['correct']} of {bucket['attempts']} correct in the last {span}")
-    text = ", ".join(parts)
-    if breakdown.get("use_difficulty"):
-        text += " (accuracy weighted by question difficulty)"
-    return buckets, text
+def _find_user(store: Store, given: str) -> tuple[str, str | None]:
+    """``(id, email)`` of the student named by a UUID or an email."""
+    if "@" in given:
+        found = store.fetch_one("report_user_by_email", {"email": given.strip()})
+    else:
+        found = store.fetch_one("report_user", {"user_id": checked_user(given)})
+    if found is None:
+        shown = given.strip() if "@" in given else checked_user(given)
+        raise MasteryError(f"unknown user {shown}: not in users")
+    return str(found[0]), None if found[1] is None else str(found[1])
 
 
 def cohort_report(
     database_url: Url = None, *, threshold: Decimal | float | str = DEFAULT_THRESHOLD
 ) -> CohortReport:
     limit = parse_threshold(threshold)
-    with open_store(database_url) as store:
+    with open_existing(database_url) as store:
         store.require_tables(REPORT_TABLES)
-        histogram = read_frame(store, "report_cohort_histogram")
+        histogram = read_frame(
+            store, "report_cohort_histogram", {"max_interval_width": str(MAX_INTERVAL_WIDTH)}
+        )
         themes = read_frame(store, "report_theme_catalog")
         blocks = read_frame(store, "report_block_catalog")
+        source = read_source(store)
+        idle = store.fetch_one("report_students_without_attempts", {"role": "STUDENT"})
     histogram = histogram.cast(
         {"theme_id": pl.Int64, "block_id": pl.Int64, "mastery_units": pl.Int64, "n": pl.Int64}
-    ).with_columns(pl.col("insufficient").cast(pl.Boolean))
+    )
     themes = themes.cast({"theme_id": pl.Int64, "block_id": pl.Int64})
     blocks = blocks.cast({"block_id": pl.Int64})
     by_theme = (
@@ -204,7 +252,14 @@ def cohort_report(
         .join(theme_counts, on="block_id", how="left")
         .select("block_id", "block_name", pl.col("themes").cast(pl.Int64), *_FIGURES)
     )
-    return CohortReport(threshold=limit, themes=by_theme, blocks=by_block)
+    return CohortReport(
+        threshold=limit,
+        themes=by_theme,
+        blocks=by_block,
+        spread=spread(histogram, "theme_id"),
+        source=source,
+        students_without_attempts=0 if idle is None else int(idle[0]),
+    )
 
 
 _FIGURES = (
@@ -213,89 +268,15 @@ _FIGURES = (
     "median_mastery",
     "rows_below_threshold",
     "share_below_threshold_pct",
+    "rows_weak",
+    "rows_not_practised_lately",
     "rows_insufficient",
 )
 
 
-def summarize(histogram: pl.DataFrame, key: str, threshold: Decimal) -> pl.DataFrame:
-    """Exact figures per ``key`` from ``(key, mastery_units, insufficient, n)`` counts.
-
-    mean = round(Σ units / scored), median = round(middle value or mean of the two middle
-    values), share = round(1000 · below / scored) tenths of a percent: integers, one rounding
-    half away from zero (all values are non-negative, so ``(2p + q) // 2q``). Weakest first.
-    """
-    scored = (
-        histogram.filter(~pl.col("insufficient"))
-        .sort(key, "mastery_units")
-        .with_columns(
-            before=pl.col("n").cum_sum().over(key) - pl.col("n"),
-            total=pl.col("n").sum().over(key),
-        )
-    )
-    below = pl.col("mastery_units") < threshold_units(threshold)
-    # the k-th smallest (0-based) is the value whose run of n rows covers position k
-    covers = (pl.col("before") <= pl.col("k")) & (pl.col("k") < pl.col("before") + pl.col("n"))
-    middle = [
-        scored.with_columns(k=position).filter(covers).select(key, pl.col("mastery_units"))
-        for position in ((pl.col("total") - 1) // 2, pl.col("total") // 2)
-    ]
-    medians = (
-        middle[0]
-        .join(middle[1], on=key, suffix="_hi")
-        .select(key, half_sum=pl.col("mastery_units") + pl.col("mastery_units_hi"))
-    )
-    figures = scored.group_by(key).agg(
-        rows_scored=pl.col("n").sum(),
-        unit_sum=(pl.col("mastery_units") * pl.col("n")).sum(),
-        rows_below_threshold=pl.col("n").filter(below).sum(),
-    )
-    short = (
-        histogram.filter(pl.col("insufficient"))
-        .group_by(key)
-        .agg(rows_insufficient=pl.col("n").sum())
-    )
-    count = pl.col("rows_scored")
-    return (
-        histogram.select(key)
-        .unique()
-        .join(figures, on=key, how="left")
-        .join(medians, on=key, how="left")
-        .join(short, on=key, how="left")
-        .with_columns(
-            pl.col("rows_scored", "rows_below_threshold", "rows_insufficient").fill_null(0),
-            mean_units=_rounded_ratio(pl.col("unit_sum"), count),
-            median_units=_rounded_ratio(pl.col("half_sum"), pl.lit(2)),
-            share_tenths=_rounded_ratio(1000 * pl.col("rows_below_threshold"), count),
-        )
-        .sort(pl.col("mean_units"), key, nulls_last=True)
-        .select(
-            key,
-            pl.col("rows_scored").cast(pl.Int64),
-            mean_mastery=units_to_decimal(pl.col("mean_units"), 4, 6),
-            median_mastery=units_to_decimal(pl.col("median_units"), 4, 6),
-            rows_below_threshold=pl.col("rows_below_threshold").cast(pl.Int64),
-            share_below_threshold_pct=units_to_decimal(pl.col("share_tenths"), 1, 4),
-            rows_insufficient=pl.col("rows_insufficient").cast(pl.Int64),
-        )
-    )
-
-
-def _rounded_ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """round(p / q) half away from zero for p >= 0, q > 0; null when q is 0 or null."""
-    rounded = (2 * numerator + denominator) // (2 * denominator)
-    return pl.when(denominator > 0).then(rounded).otherwise(None)
-
-
-def units_to_decimal(units: pl.Expr, places: int, precision: int) -> pl.Expr:
-    """Non-negative integer units of ``10**-places`` as an exact Decimal (via its text)."""
-    scale = 10**places
-    text = pl.format("{}.{}", units // scale, (units % scale).cast(pl.String).str.zfill(places))
-    return text.cast(pl.Decimal(precision, places))
-
-
 def load_mastery(database_url: Url = None) -> pl.DataFrame:
     """Every stored mastery row with theme and block names (for notebooks), scores as Decimal."""
-    with open_store(database_url) as store:
+    with open_existing(database_url) as store:
         store.require_tables(REPORT_TABLES)
         rows = read_frame(store, "report_mastery_rows")
     return rows.select(
@@ -310,12 +291,24 @@ def load_mastery(database_url: Url = None) -> pl.DataFrame:
 
 def last_run_as_of(database_url: Url = None) -> datetime | None:
     """``as_of`` of the latest successful all-users run, or None before the first one."""
-    with open_store(database_url) as store:
+    with open_existing(database_url) as store:
         store.require_tables(("algo_runs",))
         found = store.fetch_frame("report_last_cohort_run")
     if found.is_empty():
         return None
     return datetime.fromisoformat(json.loads(found.item())["as_of"])
+
+
+def open_existing(database_url: Url) -> Store:
+    """Open a store to read: a DuckDB path that does not exist is an error, never a new file."""
+    url = (
+        database_url
+        if isinstance(database_url, DatabaseUrl)
+        else resolve_database_url(database_url)
+    )
+    if url.kind == "duckdb" and not url.duckdb_path.is_file():
+        raise MasteryError(f"no such DuckDB file: {url.duckdb_path}")
+    return open_store(url)
 
 
 def read_frame(store: Store, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
@@ -334,35 +327,38 @@ def parse_threshold(value: Decimal | float | str) -> Decimal:
     return limit
 
 
-def threshold_units(threshold: Decimal) -> int:
-    """Scores are whole units of 0.0001, so ``units < ceil(threshold * 10000)`` is exact."""
-    return int((threshold * SCORE_SCALE).to_integral_value(rounding=ROUND_CEILING))
+def warnings_of(report: Report) -> tuple[str, ...]:
+    return () if report.source is None else report.source.warnings
 
 
 def as_json(report: Report) -> dict[str, Any]:
     """The documented JSON shape (module docstring): Decimals stay Decimals until dumped."""
-    if isinstance(report, StudentReport):
-        return _head("student") | {
-            "user_id": report.user_id,
-            "threshold": report.threshold,
-            "scored": [_plain(row) for row in report.scored.iter_rows(named=True)],
-            "insufficient": [_plain(row) for row in report.insufficient.iter_rows(named=True)],
-        }
-    return _head("cohort") | {
+    head = {
+        "report": "weak-themes",
+        "view": "student" if isinstance(report, StudentReport) else "cohort",
+        "schema_version": SCHEMA_VERSION,
         "threshold": report.threshold,
+        "source": (report.source or ReportSource()).as_json(),
+        "warnings": list(warnings_of(report)),
+    }
+    if isinstance(report, StudentReport):
+        return head | {
+            "user_id": report.user_id,
+            "user_email": report.user_email,
+            "user_label": report.user_label,
+            "themes": [_plain(row) for row in report.rows.iter_rows(named=True)],
+        }
+    return head | {
+        "students_without_attempts": report.students_without_attempts,
         "themes": report.themes.to_dicts(),
         "blocks": report.blocks.to_dicts(),
     }
 
 
-def _head(view: str) -> dict[str, Any]:
-    return {"report": "weak-themes", "view": view, "schema_version": SCHEMA_VERSION}
-
-
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     moment = row.get("last_attempt_at")
     if isinstance(moment, datetime):
-        row["last_attempt_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        row["last_attempt_at"] = iso_utc(moment)
     return row
 
 

@@ -1,8 +1,10 @@
 """Formats of the weak-themes report: rich table, CSV, JSON and one self-contained HTML page.
 
+Every format carries the rows' states (:mod:`pipeline.reports.states`) and, except CSV, the
+header of the runs behind them and any warning (the CLI prints a CSV's warnings on stderr).
 The HTML page makes no network request when opened (it is mailed and archived): styles are
-inline, there are no scripts, fonts or images, and the chart is an Altair bar chart rendered to
-inline SVG offline by ``vl_convert``. The only URIs in the file are the SVG ``xmlns`` names.
+inline, there are no scripts, fonts or images, and the chart (:mod:`pipeline.reports.chart`)
+is inline SVG. The only URIs in the file are the SVG ``xmlns`` names.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 import html
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,11 +25,14 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.contracts.errors import MasteryError
-from pipeline.reports.data import CohortReport, Report, StudentReport, as_json
+from pipeline.reports.chart import CHART_THEMES, bar_chart_svg, chart_svg, svg_of
+from pipeline.reports.data import CohortReport, Report, StudentReport, as_json, warnings_of
+from pipeline.reports.states import NO_VALUE, STATE_ORDER, interval_text, plain
+
+__all__ = ["CHART_THEMES", "FORMATS", "bar_chart_svg", "chart_svg", "emit", "render", "svg_of"]
 
 Format = Literal["table", "csv", "json", "html"]
 FORMATS: tuple[Format, ...] = ("table", "csv", "json", "html")
-CHART_THEMES = 40  # the chart shows the weakest themes; the tables list them all
 TEXT_WIDTH = 140
 
 
@@ -70,9 +75,12 @@ def _json_number(value: object) -> int | float:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _text(value: object) -> str:
+def _text(value: object, name: str = "") -> str:
+    """A cell as a reader sees it: a missing score, interval or mean is an em dash."""
+    if name == "interval":
+        return interval_text(None if value is None else _pair(value))
     if value is None:
-        return ""
+        return NO_VALUE if name in _DASHED else ""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, bool):
@@ -82,58 +90,102 @@ def _text(value: object) -> str:
     return str(value)
 
 
-# (header, column) pairs shared by the table, CSV and HTML forms
-def _columns(report: Report, part: str) -> list[tuple[str, str]]:
-    limit = format(report.threshold, "f")
+def _pair(value: Any) -> tuple[Decimal, Decimal]:
+    low, high = value
+    return Decimal(repr(low)), Decimal(repr(high))
+
+
+_DASHED = {"mastery_score", "mean_mastery", "median_mastery", "share_below_threshold_pct"}
+
+
+def heading(report: Report) -> str:
     if isinstance(report, StudentReport):
-        if part == "scored":
-            return [
-                ("#", "rank"),
-                ("Block", "block_name"),
-                ("Theme", "theme_title"),
-                ("Score", "mastery_score"),
-                ("Attempts", "attempts"),
-                (f"Below {limit}", "below_threshold"),
-                ("What the score is made of", "explanation"),
-            ]
-        return [
-            ("Block", "block_name"),
-            ("Theme", "theme_title"),
-            ("Attempts", "attempts"),
-            ("Not scored yet", "explanation"),
-        ]
-    unit = "Students" if part == "themes" else "Rows"
-    lead = [("Block", "block_name"), ("Theme", "theme_title")]
-    if part == "blocks":
-        lead = [("Block", "block_name"), ("Themes", "themes")]
-    noun = unit.lower()
-    return [
-        *lead,
-        (f"{unit} scored", f"{noun}_scored"),
-        ("Mean", "mean_mastery"),
-        ("Median", "median_mastery"),
-        (f"Below {limit}", f"{noun}_below_threshold"),
-        (f"% below {limit}", "share_below_threshold_pct"),
-        ("Too few attempts", f"{noun}_insufficient"),
-    ]
+        return f"Weak themes of {report.user_label}"
+    return "Weak themes across the cohort"
+
+
+def header_lines(report: Report) -> list[str]:
+    """Where the rows come from, what the states mean, and who has no attempts at all."""
+    limit = format(report.threshold, "f")
+    lines = [] if report.source is None else [report.source.header()]
+    if isinstance(report, StudentReport) and report.user_email:
+        lines.append(f"student {report.user_email} ({report.user_id})")
+    lines.append(
+        f"Weak: enough evidence and a score below {limit}. Not practised lately: no attempt in"
+        " the shortest recency window, so the score is capped. Not enough evidence: too few"
+        " attempts, or too wide an interval, to tell."
+    )
+    if isinstance(report, CohortReport) and report.students_without_attempts is not None:
+        count = report.students_without_attempts
+        lines.append(
+            f"{count:,} student{'' if count == 1 else 's'} with no attempts in the window"
+            " (in no figure below)."
+        )
+    return lines
+
+
+_STATE_TITLES = {
+    "weak": "Weak: enough evidence, score below {limit} (weakest first)",
+    "not_practised_lately": "Not practised lately: the score is capped (lowest first)",
+    "not_enough_evidence": "Not enough evidence to tell",
+    "ok": "At or above {limit}",
+}
 
 
 def _parts(report: Report) -> list[tuple[str, str, pl.DataFrame]]:
     """(title, part name, rows) of each table in the report, in reading order."""
     if isinstance(report, StudentReport):
+        limit = format(report.threshold, "f")
         return [
-            (f"Scored themes of {report.user_id}, weakest first", "scored", report.scored),
-            ("Themes with too few attempts to score", "insufficient", report.insufficient),
+            (
+                _STATE_TITLES[state].format(limit=limit),
+                state,
+                report.rows.filter(pl.col("state") == state),
+            )
+            for state in STATE_ORDER
         ]
     return [
         ("Themes across the cohort, weakest first", "themes", report.themes),
-        ("Blocks (all scored rows of the block)", "blocks", report.blocks),
+        ("Blocks (all rows of the block)", "blocks", report.blocks),
+    ]
+
+
+# (header, column) pairs shared by the table, CSV and HTML forms
+def _columns(report: Report, part: str) -> list[tuple[str, str]]:
+    limit = format(report.threshold, "f")
+    if isinstance(report, StudentReport):
+        why = "Why it is not scored" if part == "not_enough_evidence" else "What the score is"
+        return [
+            ("#", "rank"),
+            ("Block", "block_name"),
+            ("Theme", "theme_title"),
+            ("Score", "mastery_score"),
+            ("Interval", "interval"),
+            ("Attempts", "attempts"),
+            (why, "explanation"),
+        ]
+    unit = "Students" if part == "themes" else "Rows"
+    noun = unit.lower()
+    lead = [("Block", "block_name"), ("Theme", "theme_title")]
+    if part == "blocks":
+        lead = [("Block", "block_name"), ("Themes", "themes")]
+    return [
+        *lead,
+        (f"{unit} scored", f"{noun}_scored"),
+        ("Mean", "mean_mastery"),
+        ("Median", "median_mastery"),
+        (f"% below {limit}", "share_below_threshold_pct"),
+        ("Weak", f"{noun}_weak"),
+        ("Not practised lately", f"{noun}_not_practised_lately"),
+        ("Not enough evidence", f"{noun}_insufficient"),
     ]
 
 
 def table_parts(report: Report) -> list[Table | Text]:
     """Rich tables; every value goes in as plain Text, so ``[brackets]`` in names stay text."""
-    out: list[Table | Text] = []
+    out: list[Table | Text] = [Text(heading(report), style="bold")]
+    out += [Text(line) for line in header_lines(report)]
+    out += [Text(f"warning: {w}", style="bold red") for w in warnings_of(report)]
     for title, part, rows in _parts(report):
         if rows.is_empty():
             out.append(Text(f"{title}: none"))
@@ -143,34 +195,30 @@ def table_parts(report: Report) -> list[Table | Text]:
         for header, name in columns:
             table.add_column(header, justify="right" if _numeric(rows, name) else "left")
         for row in rows.iter_rows(named=True):
-            table.add_row(*(_cell(row, name) for _, name in columns))
+            table.add_row(*(Text(_text(row[name], name)) for _, name in columns))
         out.append(table)
     return out
 
 
-def _cell(row: dict[str, Any], name: str) -> Text:
-    """Plain text; the "below threshold" mark of a scored theme in bold red."""
-    marked = name == "below_threshold" and row[name] is True
-    return Text(_text(row[name]), style="bold red" if marked else "")
-
-
 def _numeric(rows: pl.DataFrame, name: str) -> bool:
-    return rows.schema[name].is_numeric()
+    return rows.schema[name].is_numeric() or name == "interval"
 
 
 def render_csv(report: Report) -> str:
-    """One CSV: student rows tagged ``section`` scored/insufficient, cohort rows ``level``."""
+    """One CSV: student rows tagged by ``state``, cohort rows by ``level``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if isinstance(report, StudentReport):
         header = [
-            "section",
+            "state",
             "rank",
             "theme_id",
             "theme_title",
             "block_id",
             "block_name",
             "mastery_score",
+            "interval_low",
+            "interval_high",
             "attempts",
             "correct",
             "required",
@@ -178,27 +226,32 @@ def render_csv(report: Report) -> str:
             "explanation",
             "last_attempt_at",
         ]
-        sections = (("scored", report.scored), ("insufficient", report.insufficient))
-    else:
-        header = [
-            "level",
-            "theme_id",
-            "theme_title",
-            "block_id",
-            "block_name",
-            "themes",
-            "scored",
-            "mean_mastery",
-            "median_mastery",
-            "below_threshold",
-            "share_below_threshold_pct",
-            "insufficient",
-        ]
-        sections = (("theme", _generic(report.themes)), ("block", _generic(report.blocks)))
+        writer.writerow(header)
+        for row in report.rows.iter_rows(named=True):
+            low, high = row["interval"] or (None, None)
+            values = {**row, "interval_low": low, "interval_high": high}
+            writer.writerow(_csv_text(values.get(column)) for column in header)
+        return buffer.getvalue()
+    header = [
+        "level",
+        "theme_id",
+        "theme_title",
+        "block_id",
+        "block_name",
+        "themes",
+        "scored",
+        "mean_mastery",
+        "median_mastery",
+        "below_threshold",
+        "share_below_threshold_pct",
+        "weak",
+        "not_practised_lately",
+        "insufficient",
+    ]
     writer.writerow(header)
-    for name, rows in sections:
+    for name, rows in (("theme", _generic(report.themes)), ("block", _generic(report.blocks))):
         for row in rows.iter_rows(named=True):
-            values = {**row, header[0]: name}
+            values = {**row, "level": name}
             writer.writerow(_csv_text(values.get(column)) for column in header)
     return buffer.getvalue()
 
@@ -215,41 +268,39 @@ def _csv_text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, float):
+        return plain(Decimal(repr(value)))
     return _text(value)
 
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #1f2328; margin: 24px; max-width: 1200px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
-p.note { color: #57606a; margin: 4px 0; }
+p.note { color: #57606a; margin: 4px 0; } p.source { margin: 4px 0; font-weight: 600; }
+p.warn { color: #a40e26; font-weight: 600; margin: 8px 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 4px 10px; text-align: left; }
 th { background: #f6f8fa; } .num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.below td.flag { color: #a40e26; font-weight: 600; }
+tr.weak td { color: #a40e26; }
 figure { margin: 12px 0; }
 """
 
 
 def render_html(report: Report) -> str:
-    if isinstance(report, StudentReport):
-        heading = f"Weak themes of student {report.user_id}"
-    else:
-        heading = "Weak themes across the cohort"
-    limit = format(report.threshold, "f")
-    notes = [
-        "Mastery is a recency-weighted share of correct answers, from 0 to 1, as stored by the"
-        " last recompute; themes with too few recent attempts are not scored.",
-        f"Threshold {limit}: a score below it is marked.",
-    ]
-    body = [f"<h1>{html.escape(heading)}</h1>"]
-    body += [f'<p class="note">{html.escape(n)}</p>' for n in notes]
+    title = heading(report)
+    lines = header_lines(report)
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    if report.source is not None:
+        body.append(f'<p class="source">{html.escape(lines.pop(0))}</p>')
+    body += [f'<p class="warn">warning: {html.escape(w)}</p>' for w in warnings_of(report)]
+    body += [f'<p class="note">{html.escape(n)}</p>' for n in lines]
     body.append(f'<figure id="chart">{chart_svg(report)}</figure>')
-    for title, part, rows in _parts(report):
-        body.append(f"<h2>{html.escape(title)}</h2>")
+    for caption, part, rows in _parts(report):
+        body.append(f"<h2>{html.escape(caption)}</h2>")
         body.append(_html_table(_columns(report, part), rows, part))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
@@ -258,94 +309,17 @@ def render_html(report: Report) -> str:
 def _html_table(columns: Sequence[tuple[str, str]], rows: pl.DataFrame, part: str) -> str:
     if rows.is_empty():
         return '<p class="note">None.</p>'
-    kinds = [
-        ' class="num"'
-        if _numeric(rows, name)
-        else ' class="flag"'
-        if name == "below_threshold"
-        else ""
-        for _, name in columns
-    ]
+    kinds = [' class="num"' if _numeric(rows, name) else "" for _, name in columns]
     head = "".join(
         f"<th{k}>{html.escape(h)}</th>" for k, (h, _) in zip(kinds, columns, strict=True)
     )
     lines = [f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>"]
+    opening = '<tr class="weak">' if part == "weak" else "<tr>"
     for row in rows.iter_rows(named=True):
         cells = "".join(
-            f"<td{k}>{html.escape(_text(row[name]))}</td>"
+            f"<td{k}>{html.escape(_text(row[name], name))}</td>"
             for k, (_, name) in zip(kinds, columns, strict=True)
         )
-        below = part == "scored" and row["below_threshold"]
-        lines.append(f'<tr class="below">{cells}</tr>' if below else f"<tr>{cells}</tr>")
+        lines.append(f"{opening}{cells}</tr>")
     lines.append("</tbody>\n</table>")
     return "\n".join(lines)
-
-
-def chart_svg(report: Report) -> str:
-    """Bar chart of mean mastery per theme (cohort) or score per theme (student), as SVG."""
-    if isinstance(report, CohortReport):
-        rows = report.themes.filter(pl.col("mean_mastery").is_not_null()).head(CHART_THEMES)
-        points = _points(rows, "mean_mastery", "block_name")
-        title = "Mean mastery per theme (weakest first)"
-    else:
-        rows = report.scored.head(CHART_THEMES)
-        marks = rows.with_columns(
-            block_name=pl.when(pl.col("below_threshold"))
-            .then(pl.lit("below threshold"))
-            .otherwise(pl.lit("at or above"))
-        )
-        points = _points(marks, "mastery_score", "block_name")
-        title = "Mastery per scored theme (weakest first)"
-    if not points:
-        return '<p class="note">No scored themes to chart.</p>'
-    colours = None if isinstance(report, CohortReport) else _BELOW_COLOURS
-    return bar_chart_svg(points, title=title, threshold=float(report.threshold), colours=colours)
-
-
-_BELOW_COLOURS = {"below threshold": "#d6604d", "at or above": "#4c78a8"}
-
-
-def _points(rows: pl.DataFrame, value: str, group: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "theme": f"{r['theme_title']} (#{r['theme_id']})",
-            "value": float(r[value]),
-            "group": r[group],
-        }
-        for r in rows.iter_rows(named=True)
-    ]
-
-
-def bar_chart_svg(
-    points: Iterable[dict[str, Any]],
-    *,
-    title: str,
-    threshold: float,
-    colours: dict[str, str] | None = None,
-) -> str:
-    """Horizontal bars (``theme``, ``value`` in [0, 1], ``group`` colour) and a threshold rule."""
-    import altair as alt
-
-    data = list(points)
-    scale = (
-        alt.Scale(domain=list(colours), range=list(colours.values())) if colours else alt.Undefined
-    )
-    bars = (
-        alt.Chart(pl.DataFrame(data))
-        .mark_bar()
-        .encode(
-            x=alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), title="mastery"),
-            y=alt.Y("theme:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)),
-            color=alt.Color("group:N", title=None, scale=scale, legend=alt.Legend(orient="bottom")),
-        )
-    )
-    rule = alt.Chart().mark_rule(color="#a40e26", strokeDash=[4, 3]).encode(x=alt.datum(threshold))
-    chart = (bars + rule).properties(width=560, height=max(60, 18 * len(data)), title=title)
-    return svg_of(chart)
-
-
-def svg_of(chart: Any) -> str:
-    """Render an Altair chart to SVG text offline (no browser, no network)."""
-    import vl_convert
-
-    return str(vl_convert.vegalite_to_svg(chart.to_json()))

@@ -8,19 +8,16 @@ the same whatever N is. ``RunTotals`` adds the partitions' counts up into the ru
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from functools import partial
-from typing import Any
 
 import polars as pl
 
-from pipeline.contracts.params import Params
-from pipeline.contracts.scope import Scope
 from pipeline.io.extract import (
     Extracted,
     read_existing_keys,
@@ -28,15 +25,10 @@ from pipeline.io.extract import (
     resolve_extracted,
 )
 from pipeline.io.store import Partition, Store
-from pipeline.kernel import (
-    CohortResult,
-    compute_cohort,
-    themes_under_two_blocks,
-    with_user_codes,
-)
+from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
 from pipeline.run.load import stage_frame
+from pipeline.run.spec import Progress, RunSpec, RunSummary
 
-Progress = Callable[[str], None]
 STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
 
 
@@ -83,6 +75,7 @@ class PartitionCounts:
     data_quality: dict[str, int]
     source_counts: dict[str, int]
     theme_blocks: list[list[int]]
+    existing: int = 0  # stored rows in scope before the run (the mass-change guard's base)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -97,13 +90,13 @@ class PartitionResult:
     stage: pl.DataFrame
     result: CohortResult
     source_counts: dict[str, int]
-    malformed_snapshots: int
+    extract_quality: dict[str, int]
+    min_attempts: int
+    existing: int = 0
 
     def counts(self) -> PartitionCounts:
         stale = self.stage.filter(pl.col("stale")).height
-        insufficient = self.result.rows.filter(
-            pl.col("breakdown_json").str.starts_with('{"reason"')
-        )
+        insufficient = self.result.rows.filter(pl.col("attempts_total") < self.min_attempts)
         pairs = self.result.theme_blocks.select("theme_id", "block_id").sort("theme_id", "block_id")
         return PartitionCounts(
             rows=self.stage.height - stale,
@@ -113,10 +106,11 @@ class PartitionResult:
             themes=sorted(self.stage["theme_id"].unique().to_list()),
             data_quality={
                 **self.result.data_quality,
-                "malformed_snapshots": self.malformed_snapshots,
+                **self.extract_quality,
             },
             source_counts=dict(self.source_counts),
             theme_blocks=[list(pair) for pair in pairs.iter_rows()],
+            existing=self.existing,
         )
 
 
@@ -124,41 +118,47 @@ def compute_partition(
     extracted: Extracted,
     existing: pl.DataFrame,
     lookups: Lookups,
+    spec: RunSpec,
     *,
-    scope: Scope,
-    as_of: datetime,
-    params: Params,
     clock: StageClock | None = None,
     label: str = "",
 ) -> PartitionResult:
-    """Validate → compute → validate one partition's attempts; the same on a laptop or Spark."""
+    """Validate → compute → validate one partition's attempts; the same on a laptop or Spark.
+
+    ``spec`` has its params resolved (see :meth:`RunSpec.with_params`).
+    """
     from pipeline.run.validate import validate_attempts, validate_mastery
 
     clock = clock or StageClock()
+    params = spec.used_params
     with clock.stage("validate_input", label):
         attempts = validate_attempts(extracted.attempts)
     with clock.stage("compute", label):
         result = compute_cohort(
-            with_user_codes(attempts).lazy(),
-            params,
-            as_of,
-            lookups.themes.lazy(),
-            lookups.blocks.lazy(),
+            attempts.lazy(), params, spec.as_of, lookups.themes.lazy(), lookups.blocks.lazy()
         )
-        stage = stage_frame(result.rows, existing, scope, params)
+        stage = stage_frame(result.rows, existing, spec.scope, params)
     with clock.stage("validate_output", label):
         validate_mastery(result.rows)
-    return PartitionResult(stage, result, extracted.source_counts, extracted.malformed_snapshots)
+    return PartitionResult(
+        stage,
+        result,
+        extracted.source_counts,
+        extracted.quality,
+        min_attempts=params.min_attempts,
+        existing=_in_scope(existing, spec).height,
+    )
+
+
+def _in_scope(existing: pl.DataFrame, spec: RunSpec) -> pl.DataFrame:
+    """The stored keys a run may refresh: its users' rows, of its themes when it names any."""
+    if not spec.scope.theme_ids:
+        return existing
+    return existing.filter(pl.col("theme_id").is_in(list(spec.scope.theme_ids)))
 
 
 def computed_partitions(
-    store: Store,
-    *,
-    scope: Scope,
-    as_of: datetime,
-    params: Params,
-    partitions: int,
-    clock: StageClock,
+    store: Store, spec: RunSpec, partitions: int, clock: StageClock
 ) -> Iterator[PartitionResult]:
     """Each partition's rows to stage (computed plus stale), one partition at a time.
 
@@ -167,44 +167,62 @@ def computed_partitions(
     and ours work at once, and at most two partitions' attempts are in memory.
     """
     lookups = Lookups.read(store)
+    window = spec.window
 
     def read(index: int) -> pl.DataFrame:
-        part = Partition(index, partitions)
-        return read_raw_attempts(store, scope, as_of, params.lookback_days, part)
+        return read_raw_attempts(store, window, Partition(index, partitions))
 
     reads = _read_ahead(read, partitions, ahead=store.concurrent_reads)
     for index, raw_attempts in enumerate(reads):
         part = Partition(index, partitions)
         label = f"{index + 1}/{partitions}" if partitions > 1 else ""
         with clock.stage("extract", label):
-            extracted = resolve_extracted(raw_attempts(), scope)
-            existing = read_existing_keys(store, scope, part)
-        yield compute_partition(
-            extracted,
-            existing,
-            lookups,
-            scope=scope,
-            as_of=as_of,
-            params=params,
-            clock=clock,
-            label=label,
-        )
+            extracted = resolve_extracted(raw_attempts(), spec.scope)
+            existing = read_existing_keys(store, spec.scope, part)
+        yield compute_partition(extracted, existing, lookups, spec, clock=clock, label=label)
 
 
 def _read_ahead(
     read: Callable[[int], pl.DataFrame], count: int, *, ahead: bool
 ) -> Iterator[Callable[[], pl.DataFrame]]:
-    """Per partition, a function giving its rows; with ``ahead``, the next read is under way."""
-    if not ahead or count == 1:
+    """Per partition, a function giving its rows; with ``ahead``, the next read is under way.
+
+    With ``ahead`` every read runs in a daemon thread, even a single one: the main thread
+    waits in Python, where SIGINT and SIGTERM reach it at once (a driver's blocking call would
+    hold them until its query ends), and an interrupted process never waits for a read.
+    """
+    if not ahead:
         yield from (partial(read, index) for index in range(count))
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as pool:
-        pending = pool.submit(read, 0)
-        for index in range(count):
-            current = pending
-            if index + 1 < count:
-                pending = pool.submit(read, index + 1)
-            yield current.result
+    pending = _in_background(read, 0)
+    for index in range(count):
+        current = pending
+        if index + 1 < count:
+            pending = _in_background(read, index + 1)
+        yield partial(_result, current)
+
+
+def _result(future: Future[pl.DataFrame]) -> pl.DataFrame:
+    """Wait in short slices: a signal the OS delivered to the reading thread still runs its
+    Python handler in the main thread within a slice."""
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
+
+
+def _in_background(read: Callable[[int], pl.DataFrame], index: int) -> Future[pl.DataFrame]:
+    future: Future[pl.DataFrame] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(read(index))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"extract-{index}", daemon=True).start()
+    return future
 
 
 @dataclass
@@ -219,8 +237,10 @@ class RunTotals:
     data_quality: dict[str, int] = field(default_factory=dict)
     source_counts: dict[str, int] = field(default_factory=dict)
     theme_blocks: set[tuple[int, int]] = field(default_factory=set)
+    existing_rows: int = 0
 
     def add(self, counts: PartitionCounts) -> None:
+        self.existing_rows += counts.existing
         self.records_upserted += counts.rows
         self.stale_rows_refreshed += counts.stale
         self.insufficient_rows += counts.insufficient
@@ -232,7 +252,8 @@ class RunTotals:
             self.source_counts[key] = self.source_counts.get(key, 0) + count
         self.theme_blocks.update((theme, block) for theme, block in counts.theme_blocks)
 
-    def summary(self, clock: StageClock) -> dict[str, Any]:
+    def summary(self, clock: StageClock) -> RunSummary:
+        """The summary so far; a run sets the merge's counts and its id on it."""
         quality = dict(self.data_quality)
         if self.data_quality:
             pairs = pl.DataFrame(
@@ -241,12 +262,12 @@ class RunTotals:
                 orient="row",
             )
             quality["themes_under_two_blocks"] = themes_under_two_blocks(pairs)
-        return {
-            "themes_computed": len(self.themes),
-            "records_upserted": self.records_upserted,
-            "users": self.users,
-            "stale_rows_refreshed": self.stale_rows_refreshed,
-            "insufficient_rows": self.insufficient_rows,
-            "data_quality": quality,
-            "stage_seconds": dict(clock.seconds),
-        }
+        return RunSummary(
+            themes_computed=len(self.themes),
+            records_upserted=self.records_upserted,
+            users=self.users,
+            stale_rows_refreshed=self.stale_rows_refreshed,
+            insufficient_rows=self.insufficient_rows,
+            data_quality=quality,
+            stage_seconds=dict(clock.seconds),
+        )

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from pipeline.contracts.errors import MasteryError, one_line
+from pipeline.contracts.errors import Interrupted, InterruptedRunError, MasteryError, one_line
 from pipeline.contracts.frames import STAGE_SCHEMA
-from pipeline.contracts.params import Params
 from pipeline.contracts.scope import Scope, utc
 from pipeline.io.export import export_from_store
 from pipeline.io.store import Store, open_store
 from pipeline.io.url import DatabaseUrl
-from pipeline.run import ledger
-from pipeline.run.batch import (
-    Lookups,
-    Progress,
-    RunTotals,
-    StageClock,
-    computed_partitions,
-)
-from pipeline.run.load import check_output_path, write_parquet
+from pipeline.run import checks, ledger, signals
+from pipeline.run.batch import Lookups, RunTotals, StageClock, computed_partitions
+from pipeline.run.load import write_parquet
 from pipeline.run.spark import (
     BucketCompute,
-    SparkOptions,
     empty_partition_counts,
     read_buckets,
     require_java,
@@ -37,210 +29,167 @@ from pipeline.run.spark import (
     run_buckets,
     spark_session,
 )
-
-ENGINES = ("polars", "spark")
-WRITE_MODES = ("auto", "merge", "rebuild")
-DEFAULT_SPARK_BUCKETS = 8
+from pipeline.run.spec import RunOptions, RunSpec, RunSummary, SparkOptions, WriteMode
 
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")
 
 
-def recompute(
-    database_url: str | DatabaseUrl | None = None,
-    *,
-    as_of: datetime | None = None,
-    user_ids: Sequence[str] = (),
-    theme_ids: Sequence[int] = (),
-    dry_run: bool = False,
-    output: str | Path | None = None,
-    trigger: str = "api",
-    wait: bool = False,
-    params: Params | None = None,
-    partitions: int | None = None,
-    progress: Progress | None = None,
-    engine: str = "polars",
-    spark: SparkOptions | None = None,
-    write_mode: str = "auto",
-) -> dict[str, Any]:
-    """Recompute mastery for a scope; returns the run summary (plus ``run_id``).
+def run(database_url: str | DatabaseUrl | None, spec: RunSpec, options: RunOptions) -> RunSummary:
+    """Compute ``spec`` as ``options`` say: one logged run (or a dry run) and its summary.
 
-    ``dry_run`` writes nothing to the database (no ledger row either); ``output`` writes the
-    rows that would be upserted to Parquet. ``params`` overrides the active params only in a
-    dry run (a what-if); a real run always uses the database's active params. ``partitions``
-    splits users by a stable hash so that one partition's attempts are in memory at a time;
-    the rows and the summary do not depend on it. ``engine="spark"`` computes the partitions
-    (user buckets, 8 unless given) on Spark workers with the same code (:mod:`pipeline.run.spark`).
-    ``write_mode`` "merge" upserts row by row; "rebuild" (Postgres) rewrites the whole output
-    table in bulk, same rows, readers waiting until the commit; "auto" rebuilds for a
-    whole-cohort run on Postgres and merges otherwise.
+    Refused before the RUNNING row: the spark engine where PySpark or Java is missing,
+    custom params outside a dry run (a real run always uses the store's active params), an
+    ``output`` that cannot be written, users or themes the store does not have, an as_of whose
+    window starts before year 1, and (unless ``allow_mass_change``) an as_of in the future or
+    a year before the newest submission. A dry run reports the last two instead of stopping.
     """
-    moment = utc(as_of) if as_of else datetime.now(UTC)
-    scope = Scope.checked(user_ids, theme_ids)
-    if trigger not in ledger.TRIGGERS:
-        raise MasteryError(f"unknown trigger {trigger!r}: use one of {', '.join(ledger.TRIGGERS)}")
-    if write_mode not in WRITE_MODES:
-        raise MasteryError(
-            f"unknown --write-mode {write_mode!r}: use one of {', '.join(WRITE_MODES)}"
-        )
-    if engine not in ENGINES:
-        raise MasteryError(f"unknown --engine {engine!r}: use one of {', '.join(ENGINES)}")
-    if engine == "spark":
+    if options.engine == "spark":
         require_pyspark()
         require_java()
-    if partitions is None:
-        partitions = DEFAULT_SPARK_BUCKETS if engine == "spark" else 1
-    if partitions < 1:
-        raise MasteryError(f"--partitions must be at least 1, got {partitions}")
-    if params is not None and not dry_run:
+    if spec.params is not None and not options.dry_run:
         raise MasteryError("custom params apply to dry runs only: activate them to run for real")
-    if output:
-        check_output_path(output)
-    with open_store(database_url, wait_for_lock=wait) as store:
+    if options.output:
+        checks.check_output(options.output)
+    clock = StageClock(options.progress)
+    with open_store(database_url, wait_for_lock=options.wait) as store:
         store.require_tables(SOURCE_TABLES_READ)
         active = store.active_params()
-        _check_themes(store, scope)
-        used = params or active.params
-        input_summary = {
-            "scope": scope.as_json(),
-            "as_of": moment.isoformat(),
-            "params_checksum": used.checksum(),
-            "lookback_days": used.lookback_days,
-            "partitions": partitions,
-            "engine": engine,
-            "write_mode": _write_mode(store, scope, write_mode),
-        }
-        work = Work(
-            scope,
-            moment,
-            used,
-            partitions,
-            StageClock(progress),
-            output,
-            engine,
-            spark,
-            rebuild=input_summary["write_mode"] == "rebuild",
+        _check_themes(store, spec.scope)
+        _check_users(store, spec.scope)
+        spec = spec.with_params(spec.params or active.params)
+        checks.window_start(spec.as_of, spec.used_params.lookback_days)
+        options = replace(
+            options,
+            partitions=_capped_partitions(store, spec.scope, options.partition_count),
+            write_mode=_write_mode(store, spec.scope, options.write_mode),
         )
-        if dry_run:
+        warning = checks.as_of_warning(spec.as_of, _newest_submission(store), datetime.now(UTC))
+        if warning and not options.dry_run and not options.allow_mass_change:
+            raise checks.refuse_mass_change(warning)
+        input_summary = {
+            "scope": spec.scope.as_json(),
+            "as_of": spec.as_of.isoformat(),
+            "params_checksum": spec.used_params.checksum(),
+            "lookback_days": spec.used_params.lookback_days,
+            **options.as_json(),
+        }
+        if options.dry_run:
             totals = RunTotals()
-            staged = [stage for stage in _computed(store, work, totals) if output]
-            _write_output(staged, output)
-            return totals.summary(work.clock) | {"run_id": None, "dry_run": True}
-        with store.run_lock(wait=wait):
+            computed = _computed(store, spec, options, clock, totals)
+            staged = [stage for stage in computed if options.output]
+            _write_output(staged, options.output)
+            warning = warning or checks.stale_warning(
+                totals.stale_rows_refreshed, totals.existing_rows
+            )
+            return replace(totals.summary(clock), dry_run=True, mass_change=warning)
+        with store.run_lock(wait=options.wait):
             ledger.abandon_dead_runs(store)
-            run = ledger.start_run(
+            logged = ledger.start_run(
                 store,
                 algo_version_id=active.algo_version_id,
                 params_id=active.params_id,
-                user_id=scope.user_ids[0]
-                if len(scope.user_ids) == 1 and not scope.theme_ids
-                else None,
-                trigger=trigger,
+                user_id=spec.scope.single_user,
+                trigger=options.trigger,
                 input_summary=input_summary,
             )
             try:
-                return _run(store, run, work, input_summary)
-            except Exception as exc:
+                return _run(store, logged, spec, options, clock=clock, input_summary=input_summary)
+            except KeyboardInterrupt as exc:  # Interrupted too: SIGINT or SIGTERM
+                name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+                _mark_failed(store, logged, f"interrupted by {name}")
+                stopped = f"run {logged.run_id} interrupted by {name}: marked FAILED"
+                code = Interrupted(name).exit_code
+                raise InterruptedRunError(f"{stopped}, nothing written", exit_code=code) from None
+            except BaseException as exc:  # a driver's or Polars' panic too: never left RUNNING
                 message = _one_line(store, exc)
-                ledger.fail_run(store, run, message)
-                raise MasteryError(f"run {run.run_id} failed: {message}") from None
-
-
-@dataclass(frozen=True)
-class Work:
-    """What one run computes, and where its timings and optional Parquet copy go."""
-
-    scope: Scope
-    as_of: datetime
-    params: Params
-    partitions: int
-    clock: StageClock
-    output: str | Path | None
-    engine: str = "polars"
-    spark: SparkOptions | None = None
-    rebuild: bool = False
+                _mark_failed(store, logged, message)
+                raise MasteryError(f"run {logged.run_id} failed: {message}") from None
 
 
 def _run(
-    store: Store, run: ledger.Run, work: Work, input_summary: dict[str, Any]
-) -> dict[str, Any]:
+    store: Store,
+    logged: ledger.Run,
+    spec: RunSpec,
+    options: RunOptions,
+    *,
+    clock: StageClock,
+    input_summary: dict[str, Any],
+) -> RunSummary:
     """Stage every partition and merge once, all in the transaction that marks SUCCESS."""
     totals = RunTotals()
     with store.transaction():
         store.open_stage()
         staged = []
-        for stage in _computed(store, work, totals):
-            with work.clock.stage("load"):
+        for stage in _computed(store, spec, options, clock, totals):
+            with clock.stage("load"):
                 store.add_to_stage(stage)
-            if work.output:
+            if options.output:
                 staged.append(stage)
-        _write_output(staged, work.output)
-        with work.clock.stage("load"):
+        _write_output(staged, options.output)
+        stale_share = checks.stale_warning(totals.stale_rows_refreshed, totals.existing_rows)
+        if stale_share and not options.allow_mass_change:
+            raise checks.refuse_mass_change(stale_share)
+        with clock.stage("load"):
             upserted, stale = store.merge_mastery(
-                run.merge_params(datetime.now(UTC)),
-                rebuild=work.rebuild,
+                logged.merge_params(datetime.now(UTC)),
+                rebuild=options.write_mode == "rebuild",
             )
-        summary = totals.summary(work.clock)
-        summary.update(records_upserted=upserted, stale_rows_refreshed=stale)
+        summary = replace(
+            totals.summary(clock), records_upserted=upserted, stale_rows_refreshed=stale
+        )
         input_summary["source_counts"] = totals.source_counts
-        ledger.finish_run(store, run, summary, input_summary)
-    return summary | {"run_id": run.run_id}
+        signals.raise_if_interrupted()  # a swallowed interrupt still never commits SUCCESS
+        ledger.finish_run(store, logged, summary.output_summary(), input_summary)
+    return replace(summary, run_id=logged.run_id)
 
 
-def _computed(store: Store, work: Work, totals: RunTotals) -> Iterator[pl.DataFrame]:
+def _computed(
+    store: Store, spec: RunSpec, options: RunOptions, clock: StageClock, totals: RunTotals
+) -> Iterator[pl.DataFrame]:
     """Each partition's rows to stage, whichever engine computes them; counts go to totals."""
-    if work.engine == "spark":
-        yield from _computed_on_spark(store, work, totals)
+    if options.engine == "spark":
+        yield from _computed_on_spark(store, spec, options, clock, totals)
         return
-    for part in computed_partitions(
-        store,
-        scope=work.scope,
-        as_of=work.as_of,
-        params=work.params,
-        partitions=work.partitions,
-        clock=work.clock,
-    ):
+    for part in computed_partitions(store, spec, options.partition_count, clock):
         totals.add(part.counts())
         yield part.stage
 
 
-def _computed_on_spark(store: Store, work: Work, totals: RunTotals) -> Iterator[pl.DataFrame]:
-    options = work.spark or SparkOptions()
-    compute = BucketCompute(Lookups.read(store), work.scope, work.as_of, work.params)
+def _computed_on_spark(
+    store: Store, spec: RunSpec, options: RunOptions, clock: StageClock, totals: RunTotals
+) -> Iterator[pl.DataFrame]:
+    spark = options.spark or SparkOptions()
+    buckets = options.partition_count
+    compute = BucketCompute(Lookups.read(store), spec)
     totals.add(empty_partition_counts(compute))
     with (
-        spark_session(options.master, options.conf, options.work_dir) as session,
-        tempfile.TemporaryDirectory(prefix="mastery-spark-", dir=options.work_dir) as folder,
+        spark_session(spark.master, spark.conf, spark.work_dir) as session,
+        tempfile.TemporaryDirectory(prefix="mastery-spark-", dir=spark.work_dir) as folder,
     ):
         root = Path(folder)
-        with work.clock.stage("extract", f"export {work.partitions} buckets"):
-            export_from_store(
-                store,
-                root / "input",
-                scope=work.scope,
-                as_of=work.as_of,
-                lookback_days=work.params.lookback_days,
-                buckets=work.partitions,
-                with_existing=True,
-            )
-        with work.clock.stage("spark", f"{work.partitions} buckets"):
-            run_buckets(session, root / "input", root / "output", work.partitions, compute)
+        with clock.stage("extract", f"export {buckets} buckets"):
+            export_from_store(store, root / "input", spec.window, buckets, with_existing=True)
+        with clock.stage("spark", f"{buckets} buckets"):
+            run_buckets(session, root / "input", root / "output", buckets, compute)
         for stage, counts in read_buckets(root / "output"):
             totals.add(counts)
             yield stage
 
 
-def _write_output(staged: list[pl.DataFrame], output: str | Path | None) -> None:
+def _write_output(staged: list[pl.DataFrame], output: Path | None) -> None:
     if output:
         rows = pl.concat(staged) if staged else pl.DataFrame(schema=STAGE_SCHEMA)
-        write_parquet(rows.sort("user_id", "theme_id"), output)
+        try:
+            write_parquet(rows.sort("user_id", "theme_id"), output)
+        except OSError as exc:
+            raise MasteryError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def _write_mode(store: Store, scope: Scope, asked: str) -> str:
+def _write_mode(store: Store, scope: Scope, asked: WriteMode) -> WriteMode:
     """A rebuild rewrites every row, so "auto" keeps it for runs that recompute every row."""
     if asked != "auto":
         return asked
-    whole_cohort = not scope.user_ids and not scope.theme_ids
-    return "rebuild" if whole_cohort and store.can_rebuild else "merge"
+    return "rebuild" if scope.whole_cohort and store.can_rebuild else "merge"
 
 
 def _check_themes(store: Store, scope: Scope) -> None:
@@ -249,7 +198,46 @@ def _check_themes(store: Store, scope: Scope) -> None:
     known = set(store.fetch_frame("select_themes")["id"].to_list())
     unknown = [t for t in scope.theme_ids if t not in known]
     if unknown:
-        raise MasteryError(f"unknown --theme {', '.join(map(str, unknown))}: not in themes")
+        which = "theme" if len(unknown) == 1 else "themes"
+        raise MasteryError(f"unknown {which} {', '.join(map(str, unknown))}: not in themes")
+
+
+def _check_users(store: Store, scope: Scope) -> None:
+    if not scope.user_ids:
+        return
+    found = store.fetch_frame("select_known_users", {"user_ids": ",".join(scope.user_ids)})
+    unknown = sorted(set(scope.user_ids) - set(found["id"].to_list()))
+    if unknown:
+        which = "user" if len(unknown) == 1 else "users"
+        raise MasteryError(f"unknown {which} {', '.join(unknown)}: not in users")
+
+
+def _capped_partitions(store: Store, scope: Scope, asked: int) -> int:
+    """No more partitions than users: an empty partition costs a full read of the window."""
+    users = len(scope.user_ids) if scope.user_ids else int(store.fetch_frame("count_users")["n"][0])
+    return max(1, min(asked, users))
+
+
+def _newest_submission(store: Store) -> datetime | None:
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    newest = store.fetch_frame("select_newest_submission", {"tomorrow": tomorrow.isoformat()})
+    newest = newest["newest"][0]
+    return utc(newest) if isinstance(newest, datetime) else None
+
+
+def _mark_failed(store: Store, logged: ledger.Run, message: str) -> None:
+    """FAILED on the run's connection, else on a fresh one; if neither answers (the server is
+    down), the next run marks it abandoned."""
+    for attempt in range(2):
+        try:
+            if attempt == 0:
+                ledger.fail_run(store, logged, message)
+            else:
+                with open_store(store.url) as fresh:
+                    ledger.fail_run(fresh, logged, message)
+            return
+        except Exception:
+            continue
 
 
 def _one_line(store: Store, exc: BaseException) -> str:

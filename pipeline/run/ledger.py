@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import dumps
 from pipeline.io.store import Store
 
@@ -68,8 +70,12 @@ def finish_run(
     store: Store, run: Run, output_summary: dict[str, Any], input_summary: dict[str, Any]
 ) -> None:
     """Mark SUCCESS inside the transaction that upserted the rows; the input summary now
-    carries the source row counts the extract found."""
-    store.execute(
+    carries the source row counts the extract found.
+
+    SUCCESS only replaces RUNNING: if another run marked this one abandoned meanwhile (its run
+    lock was lost with its connection), this raises and the caller's transaction rolls back.
+    """
+    changed = store.execute_count(
         "finish_run",
         {
             "id": run.run_id,
@@ -78,6 +84,11 @@ def finish_run(
             "completed_at": _now(),
         },
     )
+    if changed != 1:
+        raise MasteryError(
+            f"run {run.run_id} is no longer RUNNING (another run marked it while this one "
+            "worked): its writes are rolled back"
+        )
 
 
 def fail_run(store: Store, run: Run, message: str) -> None:
@@ -94,14 +105,44 @@ def _now() -> str:
 
 
 def recent_runs(store: Store, limit: int = 20) -> pl.DataFrame:
-    """Newest first, with duration and the headline counts pulled out of the summary."""
-    runs = store.fetch_frame("select_recent_runs", {"limit": limit})
+    """Newest first: each run's ids, times (UTC), algorithm version and params checksum, its
+    input and output summaries as JSON text, with the duration and headline counts pulled out."""
+    return _with_headlines(store.fetch_frame("select_recent_runs", {"limit": limit}))
+
+
+def run_detail(store: Store, run_id: str) -> pl.DataFrame:
+    """The one run whose id is ``run_id`` or starts with it (at least 4 characters)."""
+    text = run_id.strip().lower()
+    if not _RUN_ID_PREFIX.fullmatch(text):
+        raise MasteryError(f"malformed run id {run_id!r}: expected a UUID or its first characters")
+    found = store.fetch_frame("select_run_by_id_prefix", {"id_pattern": f"{text}%"})
+    if found.is_empty():
+        raise MasteryError(f"no run {run_id} in algo_runs")
+    if found.height > 1:
+        raise MasteryError(f"run id {run_id} is ambiguous: give more of it")
+    return _with_headlines(found)
+
+
+_RUN_ID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{3,35}")
+
+
+def _with_headlines(runs: pl.DataFrame) -> pl.DataFrame:
     if runs.is_empty():
         return runs
     summary = pl.col("output_summary_json").cast(pl.String)
-    return runs.with_columns(
+    times = [_utc(runs.schema[name], name) for name in ("started_at", "completed_at")]
+    return runs.with_columns(*times).with_columns(
         seconds=(pl.col("completed_at") - pl.col("started_at")).dt.total_milliseconds() / 1000,
         records_upserted=summary.str.json_path_match("$.records_upserted").cast(pl.Int64),
         users=summary.str.json_path_match("$.users").cast(pl.Int64),
         stage_seconds=summary.str.json_path_match("$.stage_seconds"),
-    ).drop("output_summary_json")
+    )
+
+
+def _utc(dtype: pl.DataType, name: str) -> pl.Expr:
+    """Back ends hand timestamptz over in their session's zone (or none): the ledger is UTC."""
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone:
+        return pl.col(name).dt.convert_time_zone("UTC")
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(name).dt.replace_time_zone("UTC")
+    return pl.col(name).cast(pl.Datetime("us", "UTC"))

@@ -9,32 +9,7 @@ import polars as pl
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import Params
 from pipeline.contracts.scope import Scope
-from pipeline.kernel.scoring import insufficient_breakdown
-
-
-def stale_rows(
-    rows: pl.DataFrame, existing: pl.DataFrame, scope: Scope, params: Params
-) -> pl.DataFrame:
-    """Existing in-scope rows with no attempt in the window: the zero-attempt result (SPEC §4).
-
-    ``year``/``block_id`` stay as stored, so they are null here and the refresh leaves them.
-    """
-    keys = existing.select(pl.col("user_id").cast(pl.String), pl.col("theme_id").cast(pl.Int32))
-    if scope.theme_ids:
-        keys = keys.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
-    gone = keys.join(rows.select("user_id", "theme_id"), on=["user_id", "theme_id"], how="anti")
-    return gone.select(
-        "user_id",
-        "theme_id",
-        year=pl.lit(None, pl.Int32),
-        block_id=pl.lit(None, pl.Int32),
-        attempts_total=pl.lit(0, pl.Int32),
-        correct_total=pl.lit(0, pl.Int32),
-        accuracy_pct=pl.lit(0).cast(pl.Decimal(5, 2)),
-        mastery_score=pl.lit(0).cast(pl.Decimal(6, 4)),
-        last_attempt_at=pl.lit(None, pl.Datetime("us", "UTC")),
-        breakdown_json=insufficient_breakdown(params, pl.lit(0)),
-    )
+from pipeline.kernel import stale_rows
 
 
 def stage_frame(
@@ -42,7 +17,7 @@ def stage_frame(
 ) -> pl.DataFrame:
     """Computed rows plus stale rows, flagged, sorted by key: what one run writes."""
     computed = rows.with_columns(stale=pl.lit(False))
-    stale = stale_rows(rows, existing, scope, params).with_columns(stale=pl.lit(True))
+    stale = stale_rows(rows, existing, params, scope.theme_ids).with_columns(stale=pl.lit(True))
     return pl.concat([computed, stale.select(computed.columns)]).sort("user_id", "theme_id")
 
 

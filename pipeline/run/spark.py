@@ -18,8 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -28,11 +27,10 @@ import pyarrow as pa
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.frames import RAW_ATTEMPT_SCHEMA, STAGE_SCHEMA
-from pipeline.contracts.params import Params
-from pipeline.contracts.scope import Scope
 from pipeline.io.export import BUCKET_COLUMN
 from pipeline.io.extract import resolve_extracted
 from pipeline.run.batch import Lookups, PartitionCounts, compute_partition
+from pipeline.run.spec import RunSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -60,7 +58,7 @@ def require_pyspark() -> None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        raise MasteryError(f"--engine spark needs PySpark: {SPARK_EXTRA}") from None
+        raise MasteryError(f"the spark engine needs PySpark: {SPARK_EXTRA}") from None
 
 
 def require_java() -> None:
@@ -69,7 +67,7 @@ def require_java() -> None:
     java = str(Path(home, "bin", "java")) if home else shutil.which("java")
     if not java or not Path(java).exists():
         raise MasteryError(
-            f"--engine spark needs Java {MIN_JAVA} or newer: no java found "
+            f"the spark engine needs Java {MIN_JAVA} or newer: no java found "
             "(install a JDK, e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME)"
         )
     found = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
@@ -79,7 +77,7 @@ def require_java() -> None:
     )
     if major < MIN_JAVA:
         raise MasteryError(
-            f"--engine spark needs Java {MIN_JAVA} or newer; {java} is Java {major or 'unknown'}"
+            f"the spark engine needs Java {MIN_JAVA} or newer; {java} is Java {major or 'unknown'}"
         )
 
 
@@ -148,34 +146,19 @@ def _configure(session: SparkSession, conf: Mapping[str, str]) -> None:
 
 
 @dataclass(frozen=True)
-class SparkOptions:
-    """Where Spark runs: ``master`` (else the active session or local[*]), extra ``--conf``
-    settings, and the folder for the exported input and Spark's output, which must be one
-    that the driver and every executor see (a shared mount on a cluster)."""
-
-    master: str | None = None
-    conf: Mapping[str, str] = field(default_factory=dict)
-    work_dir: str | None = None
-
-
-@dataclass(frozen=True)
 class BucketCompute:
     """What each worker runs for one bucket: pickled once, with the lookups it needs."""
 
     lookups: Lookups
-    scope: Scope
-    as_of: datetime
-    params: Params
+    spec: RunSpec
 
     def __call__(self, key: tuple[Any, ...], attempts: pa.Table, existing: pa.Table) -> pa.Table:
         bucket = int(key[0].as_py() if hasattr(key[0], "as_py") else key[0])
         part = compute_partition(
-            resolve_extracted(_side(attempts, RAW_ATTEMPT_SCHEMA), self.scope),
+            resolve_extracted(_side(attempts, RAW_ATTEMPT_SCHEMA), self.spec.scope),
             _side(existing, KEY_SCHEMA),
             self.lookups,
-            scope=self.scope,
-            as_of=self.as_of,
-            params=self.params,
+            self.spec,
         )
         rows = part.stage.with_columns(
             pl.lit(bucket, pl.Int32).alias(BUCKET_COLUMN),

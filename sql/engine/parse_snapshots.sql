@@ -1,4 +1,5 @@
--- One row per distinct snapshot text: its tags, and whether it broke a rule of SPEC §4.
+-- One row per distinct snapshot text: its tags, and whether it broke a rule of SPEC §4. A
+-- difficulty is cut to 1,000 characters (no name is longer; it stays unknown and is counted).
 WITH parsed AS (
     SELECT
         snapshot_json,
@@ -12,7 +13,7 @@ SELECT
     snapshot_int(obj, '$.block_id') AS snap_block_id,
     snapshot_int(obj, '$.theme_id') AS snap_theme_id,
     CASE WHEN json_type(obj, '$.difficulty') = 'VARCHAR'
-        THEN json_extract_string(obj, '$.difficulty') END AS snap_difficulty,
+        THEN substr(json_extract_string(obj, '$.difficulty'), 1, 1000) END AS snap_difficulty,
     obj IS NULL
         OR NOT snapshot_usable(obj, '$.year')
         OR NOT snapshot_usable(obj, '$.block_id')

@@ -8,7 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 import polars as pl
@@ -31,7 +32,26 @@ SOURCE_TABLES = (
     "session_answers",
 )
 PIPELINE_TABLES = ("algo_versions", "algo_params", "algo_runs", "user_theme_mastery")
+_READ = ("SELECT",)
+_WRITE = ("SELECT", "INSERT", "UPDATE")
+JOB_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(SOURCE_TABLES, _READ),
+    "algo_versions": _READ,
+    "algo_params": _READ,
+    "algo_runs": _WRITE,
+    "user_theme_mastery": _WRITE,
+}
+"""The table rights a recompute (merge mode) uses, besides USAGE on the schema and TEMPORARY on
+the database (its staging table): it reads the source tables and the registry, inserts and
+updates its ``algo_runs`` row, and upserts (``INSERT ... ON CONFLICT DO UPDATE``, which also
+reads) and refreshes (``UPDATE``) ``user_theme_mastery``. Nothing is deleted; a rebuild
+(``TRUNCATE``, index rebuilds) needs ownership of ``user_theme_mastery`` instead."""
 _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+ANSWERED_AT_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+ANSWERED_AT_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""An ``answered_at`` outside ``[EARLIEST, LATEST)`` is out of range (``pipeline.io.tags``): the
+extract sends it as ``LATEST`` or as one microsecond before ``EARLIEST`` (the same instants are
+written in ``sql/shared/extract_attempts.sql``; tests/test_hostile_data.py checks both sides)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,24 @@ class InitReport:
     existing: tuple[str, ...]
     params_id: str
     params_checksum: str
+    granted: tuple[str, ...] = ()
+    """With ``--grant-to``: the rights granted, e.g. ``"SELECT, INSERT, UPDATE on algo_runs"``."""
+
+
+def no_roles_message(role: str) -> str:
+    """Why ``--grant-to`` is refused on an embedded store."""
+    return (
+        f"--grant-to {role}: DuckDB has no roles or grants (whoever can open the file may do "
+        "everything); grant to a role on a Postgres --database-url"
+    )
+
+
+def permission_message(privilege: str, target: str, role: str) -> str:
+    """One line naming the right a role lacks and what to do about it."""
+    return (
+        f"permission denied: the job needs {privilege} on {target} (connected as {role}); "
+        f"the tables' owner can grant what runs need with `mastery init --grant-to {role}`"
+    )
 
 
 @dataclass(frozen=True)
@@ -139,9 +177,25 @@ class Store(ABC):
         user_ids: Sequence[str],
         partition: Partition = WHOLE,
     ) -> pl.DataFrame:
-        """Raw attempts in the window (``pipeline.io.tags.RAW_ATTEMPT_SCHEMA``), pulled as Arrow."""
+        """Raw attempts in the window (``pipeline.io.tags.RAW_ATTEMPT_SCHEMA``), pulled as Arrow.
+
+        Where the catalog shows ``session_answers`` or ``session_questions`` without a unique
+        ``(session_id, question_id)`` (SPEC §2), one row per attempt is kept and the frame gains
+        a ``duplicates_dropped`` count (``pipeline.io.tags.drop_duplicate_attempts``).
+        """
         params = self.extract_params(window_start, as_of, user_ids, partition)
-        return self.fetch_arrow("extract_attempts", params)
+        raw = self.fetch_arrow("extract_attempts", params)
+        if self.attempt_keys_unique:
+            return raw
+        from pipeline.io.tags import drop_duplicate_attempts
+
+        return drop_duplicate_attempts(raw)
+
+    @cached_property
+    def attempt_keys_unique(self) -> bool:
+        """Whether both tables an attempt joins hold a unique ``(session_id, question_id)``."""
+        row = self.fetch_one("select_attempt_keys_unique")
+        return bool(row and row[0])
 
     def fetch_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
         """A bulk read as Arrow columns (never Python tuples); stores override the path."""
@@ -213,12 +267,41 @@ class Store(ABC):
         return rows[0] if rows else None
 
     def require_tables(self, tables: Sequence[str]) -> None:
+        """Every table exists (else: run init) and this role may read it (else: which right)."""
         existing = self.existing_tables()
         missing = [t for t in tables if t not in existing]
         if missing:
             raise MasteryError(
                 f"missing table(s) {', '.join(missing)} in {self.url}: run `mastery init` first"
             )
+        denied = self.missing_privileges([("SELECT", table) for table in tables])
+        if denied:
+            raise MasteryError(permission_message(*denied[0]))
+
+    def missing_privileges(
+        self,
+        rights: Sequence[tuple[str, str]],
+        *,
+        role: str | None = None,
+        with_database: bool = False,
+    ) -> list[tuple[str, str, str]]:
+        """What ``role`` (default: this session's) lacks of USAGE on the schema, the
+        ``(privilege, table)`` pairs and, ``with_database``, TEMPORARY on the database, as
+        ``(privilege, target, role)``. Stores without roles lack nothing."""
+        return []
+
+    def job_rights(self) -> list[tuple[str, str]]:
+        """Every ``(privilege, table)`` a recompute uses (:data:`JOB_PRIVILEGES`)."""
+        return [(p, table) for table, privileges in JOB_PRIVILEGES.items() for p in privileges]
+
+    def check_grantee(self, role: str) -> None:
+        """Refuse ``--grant-to`` before anything is written: no such role, or no roles here."""
+        raise MasteryError(no_roles_message(role))
+
+    def grant_job_role(self, role: str) -> tuple[str, ...]:
+        """Grant an existing role exactly what a recompute needs; returns what was granted."""
+        self.check_grantee(role)
+        return ()
 
     def init_schema(self) -> InitReport:
         """Create absent tables and indexes, seed the registry; a second run changes nothing."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -13,13 +16,17 @@ import psycopg.sql
 import pyarrow as pa
 
 from pipeline.contracts.errors import ConcurrentRunError, MasteryError
-from pipeline.io.store.base import Store
+from pipeline.io.sqlfiles import statement
+from pipeline.io.store.base import JOB_PRIVILEGES, Store, permission_message
 from pipeline.io.url import DatabaseUrl
 
 _COPY_CHUNK_ROWS = 250_000
 _JSONB_VERSION = "\x01"
 _RUN_LOCK_KEY = 0x6D617374657279  # "mastery": one recompute per database at a time
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
+_INSUFFICIENT_PRIVILEGE = "42501"
+_DENIED_TABLE = re.compile(r'permission denied for (?:table|relation|view) "?([^"\s]+)"?')
+_NOT_OWNER = re.compile(r'must be owner of (?:table|relation|index) "?([^"\s]+)"?')
 
 
 class PostgresStore(Store):
@@ -30,15 +37,27 @@ class PostgresStore(Store):
     def __init__(self, url: DatabaseUrl, *, connect_timeout: int = 10) -> None:
         super().__init__(url)
         self._types: dict[str, dict[str, str]] = {}
+        self._connect_timeout = connect_timeout
+        self.conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A new autocommit connection; the password goes to libpq as a keyword, not in a URL."""
+        params: dict[str, Any] = {
+            "connect_timeout": str(self._connect_timeout),
+            "application_name": "mastery",
+            **self.url.driver_params(),
+        }
         try:
-            self.conn = psycopg.connect(
-                url.libpq_uri,
-                connect_timeout=connect_timeout,
-                application_name="mastery",
-                autocommit=True,
-            )
+            return psycopg.connect(autocommit=True, **params)
         except psycopg.Error as exc:
-            raise MasteryError(f"cannot connect to {url}: {self.describe(exc)}") from None
+            raise MasteryError(f"cannot connect to {self.url}: {self.describe(exc)}") from None
+
+    def _adbc(self) -> Any:
+        """An ADBC connection: its driver takes one libpq string, so the password travels as a
+        keyword of a key=value string (``password='...'``), never in a URL."""
+        import adbc_driver_postgresql.dbapi as adbc
+
+        return adbc.connect(self.url.conninfo)
 
     def describe(self, exc: BaseException) -> str:
         """A driver error as one line with any credential scrubbed."""
@@ -47,12 +66,22 @@ class PostgresStore(Store):
     def close(self) -> None:
         self.conn.close()
 
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A missing right (SQLSTATE 42501) becomes one line naming the right and the table."""
+        try:
+            yield
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise MasteryError(self._denied(str(exc))) from None
+
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
-        cursor = self.conn.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+        with self._errors():
+            cursor = self.conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
 
     def _run_script(self, sql: str) -> None:
-        self.conn.execute(sql)
+        with self._errors():
+            self.conn.execute(sql)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -61,25 +90,131 @@ class PostgresStore(Store):
             yield
 
     def execute_count(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        cursor = self.conn.execute(self.sql(name), params)
-        return max(cursor.rowcount, 0)
+        with self._errors():
+            cursor = self.conn.execute(self.sql(name), params)
+            return max(cursor.rowcount, 0)
 
     def _fetch_frame(self, sql: str, params: Mapping[str, Any] | None) -> pl.DataFrame:
-        cursor = self.conn.execute(sql, params)
-        names = [c.name for c in cursor.description or ()]
-        return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
+        with self._errors():
+            cursor = self.conn.execute(sql, params)
+            names = [c.name for c in cursor.description or ()]
+            return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
+
+    @cached_property
+    def _schema(self) -> tuple[str, str]:
+        """(schema, database) the tables live in: see ``select_schema.sql``."""
+        row = self.fetch_one("select_schema")
+        return (str(row[0]), str(row[1])) if row else ("public", "")
+
+    def existing_tables(self) -> set[str]:
+        return {str(row[0]) for row in self.fetch_all("select_tables", {"schema": self._schema[0]})}
+
+    def missing_privileges(
+        self,
+        rights: Sequence[tuple[str, str]],
+        *,
+        role: str | None = None,
+        with_database: bool = False,
+    ) -> list[tuple[str, str, str]]:
+        return [
+            (str(privilege), str(target), str(who))
+            for privilege, target, who in self.fetch_all(
+                "select_missing_privileges", self._privilege_params(rights, role, with_database)
+            )
+        ]
+
+    def _privilege_params(
+        self, rights: Sequence[tuple[str, str]], role: str | None, with_database: bool
+    ) -> dict[str, Any]:
+        return {
+            "role": role or "",
+            "rights": ",".join(f"{privilege}={table}" for privilege, table in rights),
+            "schema": self._schema[0],
+            "with_database": with_database,
+        }
+
+    def _denied(self, message: str) -> str:
+        """What a 42501 error means for a run: the first right it lacks of those the job needs
+        on the table named (:data:`JOB_PRIVILEGES`), or USAGE on the schema / TEMPORARY on the
+        database; asked on a fresh connection, as the statement's transaction is aborted."""
+        line = self.describe(Exception(message))
+        who = self.url.driver_params().get("user", "this role")
+        if _NOT_OWNER.search(message):
+            return f"permission denied: {line} (connected as {who}; only the owner may do this)"
+        match = _DENIED_TABLE.search(message)
+        rights = []
+        if match:
+            table = match.group(1)
+            rights = [(p, table) for p in JOB_PRIVILEGES.get(table, ("SELECT", "INSERT", "UPDATE"))]
+        try:
+            with self._connect() as side, side.cursor() as cursor:
+                params = self._privilege_params(rights, None, with_database=not match)
+                cursor.execute(self.sql("select_missing_privileges"), params)
+                denied = cursor.fetchall()
+        except (psycopg.Error, MasteryError):
+            denied = []
+        if denied:
+            return permission_message(*(str(value) for value in denied[0]))
+        return f"permission denied: {line} (connected as {who})"
+
+    def check_grantee(self, role: str) -> None:
+        if self.fetch_one("select_role", {"role": role}) is None:
+            raise MasteryError(
+                f"--grant-to {role}: no such role; create it first (CREATE ROLE {role} LOGIN ...)"
+            )
+
+    def grant_job_role(self, role: str) -> tuple[str, ...]:
+        """USAGE on the schema, TEMPORARY on the database and :data:`JOB_PRIVILEGES`, in one
+        transaction; then checked, since a GRANT by a non-owner only warns."""
+        self.check_grantee(role)
+        schema, database = self._schema
+        names = {"role": role, "schema": schema, "database": database}
+        granted = [f"USAGE on schema {schema}", f"TEMPORARY on database {database}"]
+        with self.transaction():
+            self._grant("grant_schema_usage", names)
+            self._grant("grant_temporary", names)
+            for table, privileges in JOB_PRIVILEGES.items():
+                keywords = psycopg.sql.SQL(", ").join(psycopg.sql.SQL(p) for p in privileges)
+                self._grant("grant_table", {**names, "table": table}, privileges=keywords)
+                granted.append(f"{', '.join(privileges)} on {table}")
+        missing = self.missing_privileges(self.job_rights(), role=role, with_database=True)
+        if missing:
+            privilege, target, _ = missing[0]
+            raise MasteryError(
+                f"could not grant {privilege} on {target} to {role}: run `mastery init "
+                f"--grant-to {role}` as the owner of the tables (or a superuser)"
+            )
+        return tuple(granted)
+
+    def _grant(
+        self, name: str, identifiers: Mapping[str, str], **sql: psycopg.sql.Composable
+    ) -> None:
+        query = psycopg.sql.SQL(statement(self.dialect, name)).format(
+            **{key: psycopg.sql.Identifier(value) for key, value in identifiers.items()}, **sql
+        )
+        try:
+            self.conn.execute(query)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise MasteryError(
+                f"cannot grant to {identifiers['role']}: {self.describe(exc)}; run it as the "
+                "owner of the tables (or a superuser)"
+            ) from None
 
     @contextmanager
     def run_lock(self, *, wait: bool) -> Iterator[None]:
         """A session advisory lock on its own connection, released when the run ends."""
-        with psycopg.connect(self.url.libpq_uri, autocommit=True) as lock_conn:
+        with self._connect() as lock_conn:
             if wait:
                 lock_conn.execute(self.sql("wait_run_lock"), {"key": _RUN_LOCK_KEY})
             else:
                 got = lock_conn.execute(self.sql("try_run_lock"), {"key": _RUN_LOCK_KEY})
                 if not got.fetchone()[0]:  # type: ignore[index]
                     raise ConcurrentRunError(self._running_message())
-            yield
+            try:
+                yield
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    lock_conn.execute(self.sql("release_run_lock"), {"key": _RUN_LOCK_KEY})
 
     def _running_message(self) -> str:
         row = self.fetch_one("select_running_run")
@@ -90,6 +225,7 @@ class PostgresStore(Store):
         columns = ", ".join(frame.columns)
         statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
         with (
+            self._errors(),
             self.transaction(),
             self.conn.cursor() as cursor,
             cursor.copy(statement) as copy,
@@ -156,11 +292,11 @@ class PostgresStore(Store):
 
         arrow = _binary_copy_arrow(frame, self._column_types(table))
         try:
-            with adbc.connect(self.url.libpq_uri) as conn, conn.cursor() as cursor:
+            with self._adbc() as conn, conn.cursor() as cursor:
                 cursor.adbc_ingest(table, arrow, mode="append")
                 conn.commit()
         except adbc.Error as exc:
-            raise MasteryError(f"bulk load into {table} failed: {self.describe(exc)}") from None
+            raise MasteryError(self._adbc_failure(f"bulk load into {table}", exc)) from None
 
     def _column_types(self, table: str) -> dict[str, str]:
         if table not in self._types:
@@ -174,12 +310,17 @@ class PostgresStore(Store):
 
         text, values = self.numbered_sql(name, params or {})
         try:
-            with adbc.connect(self.url.libpq_uri) as conn, conn.cursor() as cursor:
+            with self._adbc() as conn, conn.cursor() as cursor:
                 cursor.execute(text, parameters=tuple(values))
                 table = cursor.fetch_arrow_table()
         except adbc.Error as exc:
-            raise MasteryError(f"read from Postgres failed: {self.describe(exc)}") from None
+            raise MasteryError(self._adbc_failure("read from Postgres", exc)) from None
         return pl.DataFrame(pl.from_arrow(table))
+
+    def _adbc_failure(self, what: str, exc: BaseException) -> str:
+        if getattr(exc, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+            return self._denied(str(exc))
+        return f"{what} failed: {self.describe(exc)}"
 
 
 def _binary_copy_arrow(frame: pl.DataFrame, types: dict[str, str]) -> pa.Table:

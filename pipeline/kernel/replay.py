@@ -1,0 +1,379 @@
+"""Replay (issue 16): what each model said about a student's theme just before every answer.
+
+Pure and vectorized: running sums over sorts, binary searches for windows and one event
+sweep for v0; no Python loop over attempts, no clock, no I/O.
+
+What "just before answering" means
+----------------------------------
+An attempt answered at ``t`` is scored from the instant ``as_of = t - 1 µs``: only attempts
+answered *strictly* before ``t`` can count, so two answers given at the same instant never
+see each other (timestamps are microseconds).
+
+* **v0** is SPEC §4 to the letter at that ``as_of``: the attempts of the student's theme in
+  sessions submitted in ``[as_of - lookback_days, as_of]`` and not answered after ``as_of``,
+  bucketed on ``answered_at``. So the answers of a session still in progress are not yet
+  seen (a recompute only reads submitted sessions), and a row with fewer than
+  ``min_attempts`` such attempts is *insufficient evidence*: reported apart, never a
+  prediction of 0. :func:`replay_v0` equals ``compute_cohort(attempts, params, as_of)`` at
+  every target's ``as_of`` (tests/test_backtest_replay.py checks it at random instants).
+* **v1** (:mod:`pipeline.kernel.v1`) uses every answer given strictly before ``t``, those of
+  the session in progress included: what a recompute over every answer so far would say. Its
+  replay equals ``compute_cohort_v1(attempts, params, as_of)`` over the same input.
+* **Baselines** use every attempt answered strictly before ``t`` in the input: the base rate
+  of all students, the student's own accuracy (all themes) and the theme's accuracy (all
+  students), each Laplace-smoothed (below) so that every attempt gets a prediction.
+
+The input is the period's attempts plus the history before it; attempts answered in
+``[period.start, period.end)`` are the *targets*. Rows without a theme are dropped (v0 drops
+them too); a null ``is_correct`` counts as incorrect; a null ``answered_at`` is never a target,
+is counted by v0 as SPEC §4 says (in ``attempts_total``, in no bucket) and by nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+
+from pipeline.contracts.frames import ATTEMPT_SCHEMA
+from pipeline.contracts.params import Params
+from pipeline.contracts.scope import utc
+
+TIME = "answered_at"
+MICROSECOND = timedelta(microseconds=1)
+SCORE_PLACES = 4
+ONE = pl.repeat(1, pl.len(), dtype=pl.Int64)
+COUNTS = {"n": ONE, "c": pl.col("correct")}
+BASELINES = ("base_rate", "student_accuracy", "theme_accuracy")
+"""Prediction columns of :func:`replay_baselines`, in report order."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The attempts scored: answered in ``[start, end)`` (UTC; naive means UTC)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", utc(self.start))
+        object.__setattr__(self, "end", utc(self.end))
+        if self.start >= self.end:
+            raise ValueError(f"empty period: {self.start.isoformat()} is not before {self.end}")
+
+    def contains(self) -> pl.Expr:
+        return pl.col(TIME).is_not_null() & (pl.col(TIME) >= self.start) & (pl.col(TIME) < self.end)
+
+
+def prepared(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """The replay's input: ATTEMPT_SCHEMA's columns typed, rows with a theme, plus ``row``
+    (position), ``correct`` (0/1; null counts as 0) and integer codes ``user`` and ``question``
+    of ``user_id`` and ``question_id``. Codes and positions follow the input's order, but no
+    result depends on them: every sum is exact and keyed by values, so the replay gives the
+    same numbers whatever the order of the input."""
+    typed = attempts.lazy().select(
+        pl.col(name).cast(dtype) for name, dtype in ATTEMPT_SCHEMA.items()
+    )
+    codes = {
+        name: pl.col(column).cast(pl.Categorical).to_physical().cast(pl.UInt32)
+        for name, column in (("user", "user_id"), ("question", "question_id"))
+    }
+    frame = typed.filter(pl.col("theme_id").is_not_null()).with_row_index("row")
+    return frame.with_columns(
+        correct=pl.col("is_correct").fill_null(False).cast(pl.Int64), **codes
+    ).collect()
+
+
+SLOT = 2**63  # a group's room in ``position``: offsets and windows stay below 2**62 µs
+KEY_CODE_BITS = 32
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """Answered rows sorted by (keys, answered_at): ``index`` (their positions in that order),
+    ``inverse`` (each row's place in it) and, in that order, ``new_group``, ``new_instant``
+    (the first row of its keys, of its (keys, instant)) and ``position`` (the keys' code ·
+    2^63 + microseconds since the first answer: increasing, searchable)."""
+
+    index: pl.Series
+    inverse: pl.Series
+    marks: pl.DataFrame
+
+
+def key_code(keys: Sequence[str]) -> pl.Expr:
+    """At most two integer keys packed into one non-negative code below 2^64 (a theme id
+    is shifted by 2^31 to be non-negative; the other keys are 32-bit codes)."""
+    if len(keys) > 2:
+        raise ValueError("an ordering packs at most two keys")
+    code: pl.Expr = pl.lit(0, pl.Int128)
+    for key in keys:
+        part = pl.col(key).cast(pl.Int128)
+        if key == "theme_id":
+            part = part + 2**31
+        code = code * pl.lit(2**KEY_CODE_BITS, pl.Int128) + part
+    return code
+
+
+def ordering(rows: pl.DataFrame, keys: Sequence[str]) -> Ordering:
+    """One sort of the answered ``rows`` by ``keys`` then answered_at, shared by every sum."""
+    offset = (pl.col(TIME) - pl.col(TIME).min()).dt.total_microseconds().cast(pl.Int128)
+    position = rows.select(position=key_code(keys) * pl.lit(SLOT, pl.Int128) + offset).to_series()
+    index = position.arg_sort()
+    first = pl.int_range(pl.len()) == 0
+    group = pl.col("position") // pl.lit(SLOT, pl.Int128)
+    new_group = first | (group != group.shift()).fill_null(True)
+    marks = pl.DataFrame(position.gather(index)).select(
+        new_group=new_group,
+        new_instant=first | (pl.col("position") != pl.col("position").shift()).fill_null(True),
+        position=pl.col("position"),
+    )
+    places = pl.int_range(index.len(), eager=True).cast(index.dtype)
+    inverse = pl.zeros(index.len(), index.dtype, eager=True).scatter(index, places)
+    return Ordering(index, inverse, marks)
+
+
+@dataclass
+class History:
+    """A prepared frame (all its rows: v0 counts unanswered ones too), its answered ``rows``
+    (what every sum is aligned with) and the orderings made so far (each made once)."""
+
+    frame: pl.DataFrame
+    rows: pl.DataFrame = field(init=False)
+    orderings: dict[tuple[str, ...], Ordering] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = self.frame.filter(pl.col(TIME).is_not_null())
+
+    @classmethod
+    def of(cls, attempts: pl.LazyFrame | pl.DataFrame) -> History:
+        return cls(prepared(attempts))
+
+    def targets(self, period: Period) -> pl.Expr:
+        """Which answered rows are the period's targets (a mask aligned with ``rows``)."""
+        return period.contains()
+
+    def sums(
+        self,
+        keys: Sequence[str],
+        values: Mapping[str, pl.Expr],
+        window: timedelta | None = None,
+    ) -> pl.DataFrame:
+        """:func:`sums_before` over the answered rows, with the keys' ordering made once."""
+        key = tuple(keys)
+        if key not in self.orderings:
+            self.orderings[key] = ordering(self.rows, key)
+        return sums_before(self.rows, self.orderings[key], values, window)
+
+
+def sums_before(
+    rows: pl.DataFrame,
+    order: Ordering,
+    values: Mapping[str, pl.Expr],
+    window: timedelta | None = None,
+) -> pl.DataFrame:
+    """Per answered row (aligned with ``rows``, one column per value): the sums of ``values``
+    over the rows of the same keys answered strictly before it and, given a ``window``, at
+    or after ``as_of - window`` (``as_of`` = its ``answered_at`` - 1 µs). Exact for integers.
+
+    In (keys, time) order: a running sum, minus its value where the row's keys start, read
+    where the row's instant starts (so rows of the same instant never count each other); the
+    window's older part is the same difference at the first row inside the window, found by a
+    binary search of ``position``.
+    """
+    ordered = pl.concat(
+        [rows.select(**values).select(pl.all().gather(order.index)), order.marks],
+        how="horizontal",
+    )
+    if window is not None:
+        span = pl.lit((window + MICROSECOND) // MICROSECOND, pl.Int128)
+        ordered = ordered.with_columns(
+            first=pl.col("position").search_sorted(pl.col("position") - span, side="left")
+        )
+    before: dict[str, pl.Expr] = {}
+    for name in values:
+        excl = pl.col(name).cum_sum() - pl.col(name)
+        group_base = pl.when(pl.col("new_group")).then(excl).forward_fill()
+        value = pl.when(pl.col("new_instant")).then(excl).forward_fill() - group_base
+        if window is not None:
+            value = value - (excl.gather(pl.col("first")) - group_base)
+        before[name] = value
+    return ordered.select(**before).select(pl.all().gather(order.inverse))
+
+
+def laplace(
+    correct: pl.Expr, attempts: pl.Expr, prior: pl.Expr | float, strength: float
+) -> pl.Expr:
+    """(correct + strength · prior) / (attempts + strength): a rate that starts at ``prior``."""
+    return (correct + strength * prior) / (attempts + strength)
+
+
+def replay_baselines(history: History, period: Period) -> pl.DataFrame:
+    """Per target (``row``): ``base_rate`` = (correct + 1) / (answers + 2) over every earlier
+    answer; ``student_accuracy`` and ``theme_accuracy`` = (correct + b) / (answers + 1) over
+    the student's (all themes) and the theme's (all students) earlier answers, where b is that
+    base rate: one pseudo-answer at the base rate, so a first answer is predicted at b."""
+    parts = [
+        history.sums(keys, COUNTS).rename({"n": f"{p}_n", "c": f"{p}_c"})
+        for p, keys in (("g", ()), ("s", ("user",)), ("t", ("theme_id",)))
+    ]
+    joined = pl.concat([history.rows.select("row", TIME), *parts], how="horizontal")
+    base = laplace(pl.col("g_c"), pl.col("g_n"), 0.5, 2.0)
+    return (
+        joined.filter(period.contains())
+        .with_columns(base_rate=base)
+        .select(
+            "row",
+            "base_rate",
+            student_accuracy=laplace(pl.col("s_c"), pl.col("s_n"), pl.col("base_rate"), 1.0),
+            theme_accuracy=laplace(pl.col("t_c"), pl.col("t_n"), pl.col("base_rate"), 1.0),
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# v0, SPEC §4 literally, for every target at once: an event sweep per (user, theme)
+
+
+def _weight_units(params: Params) -> tuple[pl.Expr, int]:
+    """The attempt's difficulty weight in integer units (1.0 when null or unknown), and the
+    unit: exact decimals scaled to integers, as the kernel's weighted accuracy needs."""
+    places = max((_places(w) for w in params.difficulty_weights.values()), default=0)
+    scale = 10**places
+    units = {name: int(w * scale) for name, w in params.difficulty_weights.items()}
+    name = pl.col("difficulty").str.strip_chars().str.to_lowercase()
+    return name.replace_strict(units, default=scale, return_dtype=pl.Int64), scale
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _v0_measures(params: Params) -> list[str]:
+    names = ["total"]
+    for i in range(len(params.recency_buckets)):
+        names += [f"att_{i}", f"cor_{i}"]
+        if params.use_difficulty:
+            names += [f"w_{i}", f"wc_{i}"]
+    return names
+
+
+def _v0_events(frame: pl.DataFrame, params: Params) -> pl.LazyFrame:
+    """Every attempt j is in v0's count at ``as_of`` = X exactly while
+    ``max(submitted_j, answered_j) <= X <= submitted_j + lookback`` (submitted in the window,
+    not answered after X), and in bucket b while also ``X <= answered_j + days_b``: one
+    interval of X per measure. An interval [lo, hi] becomes +1 at lo and -1 at hi + 1 µs."""
+    lookback = timedelta(days=params.lookback_days)
+    weight, _ = _weight_units(params)
+    lo = pl.max_horizontal("submitted_at", TIME)
+    hi = pl.col("submitted_at") + lookback
+    base = frame.lazy().select(
+        "user", "theme_id", "correct", lo=lo, hi=hi, answered=pl.col(TIME), w=weight
+    )
+    base = base.filter(pl.col("lo") <= pl.col("hi"))
+    bucket_hi = {
+        i: pl.when(pl.col("answered").is_not_null()).then(
+            pl.min_horizontal("hi", pl.col("answered") + timedelta(days=b.days))
+        )
+        for i, b in enumerate(params.recency_buckets)
+    }
+    inside = {i: (pl.col("lo") <= end).fill_null(False) for i, end in bucket_hi.items()}
+
+    def deltas(i: int, sign: int) -> dict[str, pl.Expr]:
+        on = inside[i].cast(pl.Int64) * sign
+        out = {f"att_{i}": on, f"cor_{i}": on * pl.col("correct")}
+        if params.use_difficulty:
+            out |= {f"w_{i}": on * pl.col("w"), f"wc_{i}": on * pl.col("w") * pl.col("correct")}
+        return out
+
+    starts = base.select(
+        "user",
+        "theme_id",
+        time=pl.col("lo"),
+        total=pl.lit(1, pl.Int64),
+        **{k: v for i in bucket_hi for k, v in deltas(i, 1).items()},
+    )
+    ends = [
+        base.select("user", "theme_id", time=pl.col("hi") + MICROSECOND, total=pl.lit(-1, pl.Int64))
+    ]
+    for i, end in bucket_hi.items():
+        ends.append(
+            base.filter(inside[i]).select(
+                "user", "theme_id", time=end + MICROSECOND, **deltas(i, -1)
+            )
+        )
+    return pl.concat([starts, *ends], how="diagonal")
+
+
+def replay_v0(history: History, period: Period, params: Params) -> pl.DataFrame:
+    """Per target (``row``): ``v0_attempts`` (what v0 counts at its ``as_of``),
+    ``v0_insufficient`` (fewer than ``min_attempts``), ``v0_units`` (the score in 1/10,000,
+    exactly SPEC §4's rounding; null when insufficient) and ``v0`` (the same as a float).
+
+    One sweep: the events of :func:`_v0_events` and one query per target at its ``as_of``,
+    sorted by (user, theme, instant, events before queries), then running sums per (user,
+    theme) (one running sum, minus its value where the group starts).
+    """
+    measures = _v0_measures(params)
+    frame = history.frame
+    queries = (
+        frame.lazy()
+        .filter(period.contains())
+        .select("user", "theme_id", "row", time=pl.col(TIME) - MICROSECOND)
+    )
+    # an event after the period's end is after every query: it can never count
+    events = _v0_events(frame, params).filter(pl.col("time") < period.end)
+    group = pl.col("user").cast(pl.Int128) * 2**32 + pl.col("theme_id").cast(pl.Int128) + 2**31
+    offset = (pl.col("time") - pl.col("time").min()).dt.total_microseconds().cast(pl.Int128)
+    sweep = pl.concat(
+        [
+            events.with_columns(kind=pl.lit(0, pl.Int128)),
+            queries.with_columns(kind=pl.lit(1, pl.Int128)),
+        ],
+        how="diagonal",
+    ).with_columns(pl.col(m).fill_null(0) for m in measures)
+    ordered = sweep.with_columns(key=group * pl.lit(2**64, pl.Int128) + offset * 2 + pl.col("kind"))
+    ordered = ordered.sort("key").with_columns(group=pl.col("key") // pl.lit(2**64, pl.Int128))
+    starts = (pl.col("group") != pl.col("group").shift()).fill_null(True)
+    swept = ordered.with_columns(
+        (pl.col(m).cum_sum() - pl.when(starts).then(pl.col(m).cum_sum() - pl.col(m)).forward_fill())
+        for m in measures
+    ).filter(pl.col("kind") == 1)
+    counts = swept.select("row", *measures)
+    insufficient = pl.col("total") < params.min_attempts
+    score = pl.sum_horizontal(
+        _v0_contribution(params, i) for i in range(len(params.recency_buckets))
+    )
+    return (
+        counts.select(
+            "row",
+            v0_attempts=pl.col("total").cast(pl.Int32),
+            v0_insufficient=insufficient,
+            v0_units=pl.when(insufficient).then(None).otherwise(score).cast(pl.Int64),
+        )
+        .with_columns(v0=_unit_float(pl.col("v0_units")))
+        .collect()
+    )
+
+
+def _unit_float(units: pl.Expr) -> pl.Expr:
+    """units / 10,000 as the float nearest the decimal (0.1417, not 1417 · 0.0001)."""
+    exact = units.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-SCORE_PLACES))
+    return exact.cast(pl.Float64)
+
+
+def _v0_contribution(params: Params, i: int) -> pl.Expr:
+    """round(a_b · weight_b, 4) in 1/10,000 units, half away from zero on the exact value:
+    floor((2 · 10^4 · n · w + d) / (2 · d)) with a_b = n / d and weight_b = w (an exact
+    decimal as integer units); 0 for an empty bucket."""
+    bucket = params.recency_buckets[i]
+    num, den = (f"wc_{i}", f"w_{i}") if params.use_difficulty else (f"cor_{i}", f"att_{i}")
+    places = _places(bucket.weight)
+    w_units = int(bucket.weight.scaleb(places))
+    n = pl.col(num).cast(pl.Int128) * w_units
+    d = pl.col(den).cast(pl.Int128) * 10**places
+    rounded = (2 * 10**SCORE_PLACES * n + d) // (2 * d)
+    return pl.when(d > 0).then(rounded).otherwise(0)

@@ -1,0 +1,218 @@
+"""Mastery v1: its params, its rows, and its properties (monotone, deterministic)."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.contracts.errors import ParamsError
+from pipeline.contracts.frames import OUTPUT_SCHEMA
+from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
+from pipeline.kernel.v1 import compute_cohort_v1, v1_tables
+from tests.reference import attempts_frame
+from tests.test_backtest_replay import START, V1_PARAMS, random_attempts
+
+AS_OF = START + timedelta(days=9)
+BREAKDOWN_KEYS = [
+    "model",
+    "state",
+    "estimate",
+    "interval",
+    "theme",
+    "all_themes",
+    "recent",
+    "theme_correct_rate",
+    "logits",
+    "explanation",
+]
+
+
+def rows_of(attempts: list[dict[str, Any]], params: ParamsV1 | None = None) -> pl.DataFrame:
+    return compute_cohort_v1(attempts_frame(attempts), params or default_params_v1(), AS_OF)
+
+
+def test_default_params_and_checksum() -> None:
+    params = default_params_v1()
+    assert params.to_json_obj() == {
+        "lookback_days": 365,
+        "recent_hours": 24,
+        "min_attempts": 5,
+        "prior_answers": {
+            "question": 3,
+            "theme": 2,
+            "student": 2,
+            "student_theme": 2,
+            "recent": 2,
+        },
+        "weights": {
+            "question": Decimal("0.8"),
+            "student": Decimal("0.5"),
+            "student_theme": Decimal("0.4"),
+            "recent": Decimal("0.6"),
+        },
+    }
+    assert params.canonical_json().startswith('{"lookback_days":365,"min_attempts":5,')
+    same = ParamsV1.from_json('{"weights": {"recent": 0.60}, "lookback_days": 365}')
+    assert same.checksum() == params.checksum()
+    assert len(params.checksum()) == 64
+    other = ParamsV1.from_mapping({"weights": {"recent": 0.5}})
+    assert other.checksum() != params.checksum()
+    assert other.weights.question == Decimal("0.8")  # nested keys merge with the defaults
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"lookback": 30}, "lookback: unknown key"),
+        ({"weights": {"recnet": 1}}, "weights.recnet: unknown key"),
+        ({"weights": {"student": -0.1}}, "weights.student"),
+        ({"weights": {"student": "0.5"}}, "weights.student: must be a number"),
+        ({"prior_answers": {"question": 0}}, "prior_answers.question"),
+        ({"min_attempts": 0}, "min_attempts"),
+        ({"lookback_days": 1, "recent_hours": 25}, "recent_hours 25 exceeds lookback_days 1"),
+        ({"lookback_days": True}, "lookback_days"),
+    ],
+)
+def test_invalid_params_name_the_problem(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ParamsError, match="invalid v1 params: .*" + message):
+        ParamsV1.from_mapping(raw)
+
+
+def test_invalid_json() -> None:
+    with pytest.raises(ParamsError, match="not valid JSON"):
+        ParamsV1.from_json("{")
+    with pytest.raises(ParamsError, match="expected a JSON object"):
+        ParamsV1.from_mapping([1])  # type: ignore[arg-type]
+
+
+def test_rows_have_v0s_columns_and_explain_themselves() -> None:
+    attempts = random_attempts(11, sessions=30)
+    rows = rows_of(attempts, ParamsV1.from_mapping(V1_PARAMS))
+    assert rows.schema == OUTPUT_SCHEMA
+    assert rows.height > 0
+    assert rows.select(pl.col("mastery_score").is_between(0, 1).all()).item()
+    for row in rows.iter_rows(named=True):
+        breakdown = json.loads(row["breakdown_json"])
+        assert list(breakdown) == BREAKDOWN_KEYS
+        assert breakdown["model"] == "v1"
+        assert Decimal(str(breakdown["estimate"])) == row["mastery_score"]
+        low, high = breakdown["interval"]
+        assert 0 <= low <= float(row["mastery_score"]) <= high <= 1
+        theme = breakdown["theme"]
+        assert (theme["attempts"], theme["correct"]) == (
+            row["attempts_total"],
+            row["correct_total"],
+        )
+        assert theme["attempts"] <= breakdown["all_themes"]["attempts"]
+        enough = row["attempts_total"] >= 2
+        assert breakdown["state"] == ("ok" if enough else "not_enough_evidence")
+        words = breakdown["explanation"]
+        assert f"{theme['correct']} of {theme['attempts']} right in this theme" in words
+        assert words.startswith("not enough evidence") != enough
+        assert set(breakdown["logits"]) == {"question", "student", "student_theme", "recent"}
+
+
+def test_six_of_six_right_is_not_weak() -> None:
+    """The issue's example: 6 of 6 right, last practised 8 days ago. v0 caps it at 0.5 (the
+    empty 7-day bucket); v1 keeps it above 0.7 when other students get 2 of 3 right."""
+    answered = AS_OF - timedelta(days=8)
+
+    def answer(user: str, i: int, correct: bool, when: Any) -> dict[str, Any]:
+        return {
+            "user_id": user,
+            "session_id": f"s-{user}",
+            "question_id": f"q{i}",
+            "year": 1,
+            "block_id": 1,
+            "theme_id": 1,
+            "is_correct": correct,
+            "answered_at": when + timedelta(minutes=i),
+            "submitted_at": when + timedelta(hours=1),
+        }
+
+    earlier = answered - timedelta(days=2)
+    others = [answer(f"u{k}", i, (i + k) % 3 != 0, earlier) for k in range(12) for i in range(6)]
+    strong = [answer("strong", i, True, answered) for i in range(6)]
+    weak = [answer("weak", i, False, answered) for i in range(6)]
+    rows = rows_of(others + strong + weak).filter(pl.col("user_id").is_in(["strong", "weak"]))
+    scores = dict(zip(rows["user_id"], rows["mastery_score"].cast(pl.Float64), strict=True))
+    assert scores["strong"] > 0.7
+    assert scores["weak"] < 0.5
+    assert '"state":"ok"' in rows["breakdown_json"][0]
+
+
+def _answer(user: str, theme: int, correct: bool, when: int, tag: str) -> dict[str, Any]:
+    answered = AS_OF - timedelta(minutes=when)
+    return {
+        "user_id": user,
+        "session_id": f"extra-{tag}",
+        "question_id": "q-extra",
+        "year": 1,
+        "block_id": 10 + theme,
+        "theme_id": theme,
+        "difficulty": "easy",
+        "is_correct": correct,
+        "answered_at": answered,
+        "submitted_at": answered,
+    }
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    when=st.integers(0, 4 * 24 * 60),
+    pick=st.integers(0, 100),
+    correct=st.booleans(),
+)
+def test_monotone_one_more_answer(seed: int, when: int, pick: int, correct: bool) -> None:
+    """One more right answer never lowers any of the student's scores; one more wrong answer
+    never raises one (their theme, their other themes; any time inside the lookback)."""
+    attempts = random_attempts(seed, sessions=16)
+    params = ParamsV1.from_mapping(V1_PARAMS)
+    before = rows_of(attempts, params)
+    user, theme = before.row(pick % before.height, named=True)["user_id"], pick % 3 + 1
+    after = rows_of([*attempts, _answer(user, theme, correct, when, str(seed))], params)
+    mine = before.filter(pl.col("user_id") == user).join(
+        after.select("user_id", "theme_id", new="mastery_score"), on=["user_id", "theme_id"]
+    )
+    assert mine.height == before.filter(pl.col("user_id") == user).height
+    moved = mine.select((pl.col("new") - pl.col("mastery_score")).alias("delta"))["delta"]
+    assert (moved >= 0).all() if correct else (moved <= 0).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
+    attempts = random_attempts(300 + seed, sessions=24)
+    params = ParamsV1.from_mapping(V1_PARAMS)
+    whole = rows_of(attempts, params)
+    shuffled = list(attempts)
+    random.Random(seed).shuffle(shuffled)
+    assert rows_of(shuffled, params).equals(whole)
+    tables = v1_tables(attempts_frame(attempts), params, AS_OF)
+    users = sorted({a["user_id"] for a in attempts})
+    parts = [
+        compute_cohort_v1(
+            attempts_frame([a for a in shuffled if a["user_id"] in group]), params, AS_OF, tables
+        )
+        for group in (users[:1], users[1:])
+    ]
+    assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
+
+
+def test_scores_round_half_away_from_zero() -> None:
+    attempts = random_attempts(5, sessions=30)
+    rows = rows_of(attempts, ParamsV1.from_mapping(V1_PARAMS))
+    assert rows["mastery_score"].dtype == pl.Decimal(6, 4)
+    for row in rows.iter_rows(named=True):
+        text = json.loads(row["breakdown_json"])["estimate"]
+        assert Decimal(str(text)) == row["mastery_score"]
+        pct = row["correct_total"] * 100 / row["attempts_total"]
+        assert abs(float(row["accuracy_pct"]) - pct) <= 0.005
