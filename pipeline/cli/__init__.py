@@ -46,8 +46,20 @@ def _root(
             "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            envvar="MASTERY_LOG_FORMAT",
+            metavar="text|json",
+            help="Off a terminal, one stderr line per run stage: text, or one JSON object each.",
+        ),
+    ] = "text",
 ) -> None:
     """Mastery pipeline: compute per-student, per-theme mastery in bulk."""
+    from pipeline.cli import progress
+
+    progress.set_log_format(log_format)
 
 
 app.command()(admin.init)

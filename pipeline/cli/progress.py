@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import UTC, datetime
 from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from pipeline.contracts.errors import MasteryError
 
 _stderr = Console(stderr=True)
 
@@ -36,10 +41,36 @@ class RowProgress:
             self._bar.advance(self._task, rows)
 
 
+LOG_FORMATS = ("text", "json")
+_log_format = ["text"]
+
+
+def set_log_format(name: str) -> None:
+    """``text`` or ``json`` (``mastery --log-format``); anything else is one clear line."""
+    if name not in LOG_FORMATS:
+        raise MasteryError(f"--log-format {name!r}: use text or json")
+    _log_format[0] = name
+
+
+def log_line(event: str, **fields: object) -> None:
+    """One stderr line for schedulers' logs: ``key=value`` words, or one JSON object."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    if _log_format[0] == "json":
+        line = json.dumps({"time": stamp, "event": event, **fields}, default=str)
+    else:
+        words = " ".join(f"{key}={value}" for key, value in fields.items())
+        line = f"{stamp} mastery {event} {words}".rstrip()
+    _stderr.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 class StageProgress:
-    """A spinner naming the current stage of a run."""
+    """A spinner naming the current stage of a run on a terminal; elsewhere (cron, CI, a
+    scheduler's log) one log line as each stage starts, so a long run is never silent."""
 
     def __init__(self, *, enabled: bool = True) -> None:
+        self._log = not _stderr.is_terminal
+        self._started = time.perf_counter()
+        self._last = ""
         self._bar = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -64,3 +95,18 @@ class StageProgress:
 
     def stage(self, name: str) -> None:
         self._bar.update(self._task, description=name)
+        if self._log and name != self._last:
+            self._last = name
+            stage, _, part = name.partition(" ")
+            elapsed = round(time.perf_counter() - self._started, 3)
+            fields: dict[str, object] = {"stage": stage, "elapsed_s": elapsed}
+            if part:
+                fields["part"] = part
+            log_line("stage", **fields)
+
+
+def log_finished(run_id: str | None, rows: int, stage_seconds: dict[str, float]) -> None:
+    """The run's last log line off a terminal: its id, rows written and seconds."""
+    if not _stderr.is_terminal:
+        seconds = round(sum(v for k, v in stage_seconds.items() if "." not in k), 3)
+        log_line("finished", run_id=run_id or "dry-run", rows=rows, seconds=seconds)
