@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 
 from pipeline.contracts.errors import ConcurrentRunError, MasteryError, ParamsError
 from pipeline.contracts.params import Params, default_params
+from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.contracts.scope import Scope
 from pipeline.io.export import export_attempts
 from pipeline.io.extract import extract_attempts
 from pipeline.io.url import DatabaseUrl
 from pipeline.kernel import CohortResult, compute_cohort, compute_mastery
+from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, v1_tables
 from pipeline.reports.data import weak_themes
 from pipeline.run.admin import (
     activate_params,
@@ -27,6 +29,13 @@ from pipeline.run.admin import (
     show_params,
 )
 from pipeline.run.backtest import BacktestResult, backtest
+from pipeline.run.diff import Sides, diff_candidate, diff_runs, publish_preview
+from pipeline.run.exclusions import Target as ExclusionTarget
+from pipeline.run.exclusions import exclude, include, list_exclusions
+from pipeline.run.follow import Follower, FollowOptions, follow
+from pipeline.run.fresh import FreshRecomputer, recompute_users
+from pipeline.run.history import History, history, history_dates, parse_every
+from pipeline.run.incremental import IncrementalResult, recompute_incremental
 from pipeline.run.job import run
 from pipeline.run.spec import RunOptions, RunSpec, RunSummary, SparkOptions
 from pipeline.tools.assistments import import_assistments
@@ -36,29 +45,53 @@ __all__ = [
     "BacktestResult",
     "CohortResult",
     "ConcurrentRunError",
+    "ExclusionTarget",
+    "FollowOptions",
+    "Follower",
+    "FreshRecomputer",
+    "History",
+    "IncrementalResult",
     "MasteryError",
     "Params",
     "ParamsError",
+    "ParamsV1",
     "RunOptions",
     "RunSpec",
     "RunSummary",
     "Scope",
+    "Sides",
     "SparkOptions",
+    "V1Tables",
     "activate_params",
     "backtest",
     "compute_cohort",
+    "compute_cohort_v1",
     "compute_mastery",
     "default_params",
+    "default_params_v1",
+    "diff_candidate",
+    "diff_runs",
+    "exclude",
     "export_attempts",
     "extract_attempts",
+    "follow",
     "generate_cohort_into",
     "grant_job_role",
+    "history",
+    "history_dates",
     "import_assistments",
+    "include",
     "init_database",
+    "list_exclusions",
     "list_runs",
+    "parse_every",
+    "publish_preview",
     "read_params_file",
     "recompute",
+    "recompute_incremental",
+    "recompute_users",
     "show_params",
+    "v1_tables",
     "weak_themes",
 ]
 

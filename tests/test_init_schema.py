@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.contracts.params_v1 import default_params_v1
 from pipeline.run.admin import init_database
 
 # ---------------------------------------------------------------------------------------------
@@ -141,6 +142,27 @@ EXPECTED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("run_id", UUID, NOT_NULL),
         ("breakdown_json", JSONB, NOT_NULL),
     ],
+    # Issue 18 (SPEC §8 Exclusions): evidence set aside, with who, when and why.
+    "mastery_exclusions": [
+        ("id", UUID, NOT_NULL),
+        ("kind", TEXT, NOT_NULL),
+        ("session_id", UUID, NULL),
+        ("question_id", UUID, NULL),
+        ("user_id", UUID, NULL),
+        ("theme_id", INT, NULL),
+        ("reason", TEXT, NOT_NULL),
+        ("created_by", TEXT, NOT_NULL),
+        ("created_at", TSTZ, NOT_NULL),
+        ("revoked_at", TSTZ, NULL),
+        ("revoked_by", TEXT, NULL),
+    ],
+    # Issue 17 (`recompute --incremental`): per-user fingerprints of the window's attempts.
+    "mastery_user_fingerprints": [
+        ("user_id", UUID, NOT_NULL),
+        ("fingerprint", TEXT, NOT_NULL),
+        ("as_of", TSTZ, NOT_NULL),
+        ("run_id", UUID, NOT_NULL),
+    ],
 }
 ALL_TABLES = set(EXPECTED_COLUMNS)
 
@@ -151,6 +173,7 @@ EXPECTED_UNIQUE["session_questions"] = {frozenset({"session_id", "question_id"})
 EXPECTED_UNIQUE["session_answers"] = {frozenset({"session_id", "question_id"})}
 EXPECTED_UNIQUE["algo_versions"] = {frozenset({"algo_key", "version"})}
 EXPECTED_UNIQUE["user_theme_mastery"] = {frozenset({"user_id", "theme_id"})}
+EXPECTED_PRIMARY_KEYS = {"mastery_user_fingerprints": ("user_id",)}
 
 # SPEC §3 indexes on user_theme_mastery, as ordered column lists (names are free).
 EXPECTED_MASTERY_INDEXES = {
@@ -450,7 +473,7 @@ def test_init_creates_primary_keys_and_unique_constraints(store_url: str) -> Non
     init_database(store_url)
     live = live_schema(store_url)
     for table in sorted(ALL_TABLES):
-        assert live.primary_keys.get(table) == ("id",), table
+        assert live.primary_keys.get(table) == EXPECTED_PRIMARY_KEYS.get(table, ("id",)), table
         assert live.uniques.get(table, set()) == EXPECTED_UNIQUE[table], table
 
 
@@ -539,15 +562,23 @@ def test_init_seeds_registry_with_default_params(store_url: str) -> None:
     report = init_database(store_url)
     versions = query(
         store_url,
-        "SELECT CAST(id AS text), algo_key, version, status FROM algo_versions",
+        "SELECT CAST(id AS text), algo_key, version, status FROM algo_versions ORDER BY version",
     )
-    assert [row[1:] for row in versions] == [("mastery", "v0", "ACTIVE")]
+    assert [row[1:] for row in versions] == [
+        ("mastery", "v0", "ACTIVE"),
+        ("mastery", "v1", "ACTIVE"),
+    ]
     params = query(
         store_url,
         """SELECT CAST(id AS text), CAST(algo_version_id AS text), CAST(params_json AS text),
-                  checksum, is_active FROM algo_params""",
+                  checksum, is_active FROM algo_params ORDER BY is_active DESC""",
     )
-    assert len(params) == 1
+    assert len(params) == 2
+    # v1's default params are seeded inactive: v0 stays the algorithm that writes rows.
+    v1_row = params[1]
+    assert v1_row[1] == versions[1][0]
+    assert v1_row[4] is False
+    assert v1_row[3] == default_params_v1().checksum()
     params_id, version_id, params_json, checksum, is_active = params[0]
     assert is_active is True
     assert version_id == versions[0][0]
@@ -570,6 +601,7 @@ def test_init_twice_changes_nothing(store_url: str) -> None:
                v.created_at, CAST(p.id AS text), CAST(p.params_json AS text), p.checksum,
                p.is_active, p.created_at
         FROM algo_versions v JOIN algo_params p ON p.algo_version_id = v.id
+        ORDER BY v.version
     """
     registry_before = query(store_url, registry_query)
 
@@ -582,8 +614,8 @@ def test_init_twice_changes_nothing(store_url: str) -> None:
     assert (second.params_id, second.params_checksum) == (first.params_id, first.params_checksum)
     assert live_schema(store_url).snapshot == schema_before
     assert query(store_url, registry_query) == registry_before
-    assert len(registry_before) == 1
-    assert query(store_url, "SELECT count(*) FROM algo_versions") == [(1,)]
+    assert len(registry_before) == 2
+    assert query(store_url, "SELECT count(*) FROM algo_versions") == [(2,)]
     assert query(store_url, "SELECT count(*) FROM algo_params WHERE is_active") == [(1,)]
 
 
@@ -630,7 +662,8 @@ def test_postgres_allows_one_active_params_row_per_version(pg_url: str) -> None:
     # Postgres only: DuckDB has no partial indexes; there the rule is kept by the pipeline's
     # own deactivate-then-activate transaction (see the params tests).
     init_database(pg_url)
-    [(version_id,)] = query(pg_url, "SELECT CAST(id AS text) FROM algo_versions")
+    v0_id = "SELECT CAST(id AS text) FROM algo_versions WHERE version = 'v0'"
+    [(version_id,)] = query(pg_url, v0_id)
     run_sql(pg_url, _insert_params_sql(version_id, active=False))  # inactive rows: any number
     with pytest.raises(psycopg.errors.UniqueViolation):
         run_sql(pg_url, _insert_params_sql(version_id, active=True))
@@ -640,7 +673,7 @@ def test_postgres_allows_one_active_params_row_per_version(pg_url: str) -> None:
     run_sql(
         pg_url,
         f"""INSERT INTO algo_versions (id, algo_key, version, status)
-            VALUES ('{other}', 'mastery', 'v1', 'ACTIVE')""",
+            VALUES ('{other}', 'mastery', 'v2', 'ACTIVE')""",
         _insert_params_sql(other, active=True),
     )
     assert query(pg_url, "SELECT count(*) FROM algo_params WHERE is_active") == [(2,)]

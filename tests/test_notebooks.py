@@ -69,7 +69,9 @@ def text_of(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("name", ["cohort_analysis.ipynb", "real_data_assistments.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["cohort_analysis.ipynb", "real_data_assistments.ipynb", "backtest_assistments.ipynb"]
+)
 def test_saved_without_outputs(name: str) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(notebook)
@@ -102,3 +104,15 @@ def test_real_data_assistments_runs(
     text = text_of(run_notebook("real_data_assistments.ipynb"))
     assert "<svg" in text
     assert "23,853" in text  # the README's 90-day window, reproduced
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"dataset not found at {DATA}")
+def test_backtest_assistments_runs(
+    kernel_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MASTERY_DATABASE_URL", f"duckdb:///{tmp_path / 'assist.duckdb'}")
+    monkeypatch.setenv("MASTERY_ASSISTMENTS_DIR", str(DATA))
+    text = text_of(run_notebook("backtest_assistments.ipynb"))
+    assert "90,586 answers scored" in text
+    assert "0.7533" in text  # v1's AUC of benchmarks/RESULTS.md, reproduced
+    assert "DKT" in text

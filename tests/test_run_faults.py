@@ -53,22 +53,24 @@ def _slow_merge_child(url: str, *, pause: str, seconds: int) -> subprocess.Popen
         f"""
         import time
         from pipeline import RunOptions, recompute
-        from pipeline.io.store.base import Store
+        from pipeline.io.store.duckdb import DuckDBStore
+        from pipeline.io.store.postgres import PostgresStore
         from tests.cohort import AS_OF
 
-        merge = Store.merge_mastery
+        def slowed(merge):
+            def slow_merge(self, run, **options):
+                if {pause!r} == "before":
+                    print("merging", flush=True)
+                    time.sleep({seconds})
+                counts = merge(self, run, **options)
+                if {pause!r} == "after":
+                    print("merged", flush=True)
+                    time.sleep({seconds})
+                return counts
+            return slow_merge
 
-        def slow_merge(self, run, **options):
-            if {pause!r} == "before":
-                print("merging", flush=True)
-                time.sleep({seconds})
-            counts = merge(self, run, **options)
-            if {pause!r} == "after":
-                print("merged", flush=True)
-                time.sleep({seconds})
-            return counts
-
-        Store.merge_mastery = slow_merge
+        for store in (DuckDBStore, PostgresStore):
+            store.merge_mastery = slowed(store.merge_mastery)
         summary = recompute({url!r}, options=RunOptions(trigger="test"), as_of=AS_OF)
         print(summary.run_id, flush=True)
         """

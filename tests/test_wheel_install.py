@@ -35,6 +35,9 @@ SPEC_TABLES = {
     "algo_params",
     "algo_runs",
     "user_theme_mastery",
+    # SPEC §8 (exclusions) and the incremental run's per-user fingerprints
+    "mastery_exclusions",
+    "mastery_user_fingerprints",
 }
 # repository folder -> where its files live once installed (pyproject's package-dir)
 INSTALLED_AS = {"pipeline": "pipeline", "sql": "pipeline/sql", "schemas": "pipeline/schemas"}
@@ -153,7 +156,7 @@ def test_wheel_installs_and_inits_outside_the_repo(tmp_path: Path) -> None:
         assert located.is_relative_to(site.resolve()), (key, located)
         assert not located.is_relative_to(REPO), (key, located)
     assert str(REPO) not in probe["sys_path"]
-    assert len(probe["ddl"]) == 12
+    assert len(probe["ddl"]) == len(list((REPO / "sql" / "shared").glob("ddl_*.sql")))
     # the installed SQL and schema files are byte-for-byte the ones the wheel was built from
     for name, content in expected_files.items():
         assert (site / name).read_bytes() == content, name

@@ -1,9 +1,9 @@
 """``--write-mode``: a bulk rebuild of the output table leaves exactly what the row merge leaves.
 
-The rebuild (Postgres) empties ``user_theme_mastery`` and refills it inside the run's
-transaction, dropping and re-creating its secondary indexes and foreign keys around the refill;
-ids of existing keys, stale-row refresh and rows outside the run's scope must come out as the
-merge leaves them, and a failure must leave table, indexes and keys as they were.
+The rebuild (Postgres) builds ``user_theme_mastery_next`` beside the table (rows, keys,
+indexes, foreign keys, grants) and swaps the names at the end of the run's transaction; ids of
+existing keys, stale-row refresh and rows outside the run's scope must come out as the merge
+leaves them, and a failure must leave table, indexes, keys and grants as they were.
 """
 
 from __future__ import annotations
@@ -90,6 +90,28 @@ def test_rebuild_keeps_every_index_and_foreign_key(cohort_pg: str) -> None:
     assert shape.filter(pl.col("definition").str.starts_with("FOREIGN KEY")).height == 6
     recompute(cohort_pg, options=RunOptions(trigger="test", write_mode="rebuild"), as_of=AS_OF)
     assert query(cohort_pg, TABLE_SHAPE).equals(shape)
+
+
+def test_rebuild_keeps_the_grants_and_leaves_no_spare_table(cohort_pg: str) -> None:
+    reader = f"mastery_reader_{uuid.uuid4().hex[:8]}"
+    execute(cohort_pg, f"CREATE ROLE {reader}; GRANT SELECT ON user_theme_mastery TO {reader}")
+    grants = "SELECT relacl::text AS acl FROM pg_class WHERE relname = 'user_theme_mastery'"
+    try:
+        before = query(cohort_pg, grants)
+        summary = recompute(
+            cohort_pg, options=RunOptions(trigger="test", write_mode="rebuild"), as_of=AS_OF
+        )
+        assert summary.write_mode == "rebuild"
+        assert query(cohort_pg, grants).equals(before)
+        assert reader in before["acl"][0]
+        spare = query(
+            cohort_pg,
+            "SELECT relname FROM pg_class WHERE relname LIKE 'user_theme_mastery_%' "
+            "AND relkind = 'r'",
+        )
+        assert spare.is_empty()
+    finally:
+        execute(cohort_pg, f"DROP OWNED BY {reader}; DROP ROLE {reader}")
 
 
 def test_rebuild_of_one_theme_leaves_the_other_themes_untouched(cohort_pg: str) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pipeline.cli import admin, backtest, params, report, run
+from pipeline.cli import admin, backtest, diff, exclusions, follow, history, params, report, run
 from pipeline.contracts.errors import Interrupted, MasteryError
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -71,6 +71,12 @@ app.command()(backtest.backtest)
 app.add_typer(params.app, name="params")
 app.add_typer(report.app, name="report")
 app.command("import-assistments")(admin.import_assistments)
+app.command()(exclusions.exclude)
+app.command()(exclusions.include)
+app.command()(exclusions.exclusions)
+app.command()(diff.diff)
+app.command()(history.history)
+app.command()(follow.follow)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -71,19 +72,59 @@ def recompute(
     write_mode: Annotated[
         WriteMode,
         typer.Option(
-            help="merge: upsert row by row; rebuild (Postgres): rewrite the table in bulk, "
-            "readers wait for the commit; auto: rebuild whole-cohort runs on Postgres."
+            help="merge: upsert row by row; rebuild (Postgres): build the table anew beside "
+            "the old one and swap it in (a merge if the swap lock is not had); auto: rebuild "
+            "whole-cohort runs on Postgres."
         ),
     ] = WriteMode.auto,
+    algo: Annotated[
+        str | None,
+        typer.Option(
+            "--algo",
+            metavar="VERSION",
+            help="v0 or v1 (default: the active algorithm; another one only with --dry-run).",
+        ),
+    ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            help="Recompute only the users whose rows can have changed since the last run "
+            "(a full run when that cannot be vouched for; the summary says which)."
+        ),
+    ] = False,
+    allow_mass_change: Annotated[
+        bool,
+        typer.Option(
+            help="Write although the run looks like a mistake (as_of in the future or a year "
+            "before the newest submission, or most rows of its scope turned stale)."
+        ),
+    ] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            help="Seconds each request for a lock on user_theme_mastery may wait (a few tries).",
+        ),
+    ] = 2.0,
+    max_wait: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            metavar="SECONDS",
+            help="Bound the whole run: give up (FAILED) after this many seconds.",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute mastery for everyone (or a scope) under one logged run."""
     from pipeline import api
-    from pipeline.cli.progress import StageProgress
+    from pipeline.cli.progress import StageProgress, log_finished
     from pipeline.contracts.params import dumps
 
     moment = parse_as_of(as_of) or datetime.now(UTC)
     spec = api.RunSpec.of(moment, users=user or (), themes=theme or ())
+    if algo is not None:
+        spec = replace(spec, algorithm=algo)
     spark = api.SparkOptions(spark_master, _settings(spark_conf or []), spark_work_dir)
     with StageProgress(enabled=not as_json) as progress:
         options = api.RunOptions(
@@ -95,13 +136,29 @@ def recompute(
             engine=engine.value,
             spark=spark,
             write_mode=write_mode.value,
+            allow_mass_change=allow_mass_change,
+            lock_timeout=lock_timeout,
+            max_wait=max_wait,
             progress=progress.stage,
         )
-        summary = api.recompute(database_url, spec, options)
+        if incremental:
+            result = api.recompute_incremental(database_url, spec, options)
+            summary = result.summary
+        else:
+            summary = api.recompute(database_url, spec, options)
+    log_finished(summary.run_id, summary.records_upserted, summary.stage_seconds)
     if as_json:
-        print_json(dumps(summary.as_json()))
+        print_json(dumps(result.as_json() if incremental else summary.as_json()))
     else:
         _print_summary(summary)
+        if incremental:
+            report = result.incremental
+            out.print(
+                f"incremental: {report.mode} ({report.reason or 'nothing changed'}); "
+                f"candidates {report.candidates:,}, recomputed {report.recomputed:,}, "
+                f"changed {report.changed:,}",
+                markup=False,
+            )
 
 
 def export_attempts(

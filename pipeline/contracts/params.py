@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from itertools import pairwise
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,9 @@ from pydantic import (
 )
 
 from pipeline.contracts.errors import ParamsError
+
+if TYPE_CHECKING:
+    from pipeline.contracts.params_v1 import ParamsV1
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "lookback_days": 90,
@@ -133,7 +136,7 @@ def default_params() -> Params:
     return Params.from_mapping({})
 
 
-def params_document(params: Params) -> str:
+def params_document(params: Params | ParamsV1) -> str:
     """The params as an indented JSON file (the SPEC's key order) that :meth:`Params.from_json`
     reads back to the same checksum."""
     return json.dumps(_plain_numbers(params.to_json_obj()), indent=2)

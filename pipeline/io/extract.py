@@ -11,9 +11,22 @@ import polars as pl
 from pipeline.contracts.frames import ATTEMPT_SCHEMA
 from pipeline.contracts.scope import Scope, utc, window_start
 from pipeline.io.store import WHOLE, Partition, Store, open_store
+from pipeline.io.store.attempt_tables import RawRead
 from pipeline.io.store.base import scope_params
 from pipeline.io.tags import extract_quality, resolve_frozen_tags, screen_attempts
 from pipeline.io.url import DatabaseUrl
+
+__all__ = [
+    "Extracted",
+    "RawRead",
+    "Window",
+    "extract_attempts",
+    "extract_from_store",
+    "read_existing_keys",
+    "read_raw_attempts",
+    "read_raw_profiled",
+    "resolve_extracted",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,12 @@ def extract_from_store(store: Store, window: Window, partition: Partition = WHOL
 def read_raw_attempts(store: Store, window: Window, partition: Partition = WHOLE) -> pl.DataFrame:
     """One partition's attempts in the window and user scope, before tag resolution."""
     return store.extract_raw_attempts(window.start, window.end, window.scope.user_ids, partition)
+
+
+def read_raw_profiled(store: Store, window: Window, partition: Partition = WHOLE) -> RawRead:
+    """:func:`read_raw_attempts` with the read's profile: seconds per step (``stage_seconds``
+    sub-stages such as ``"extract.answers"``) and the rows each source table returned."""
+    return store.extract_raw(window.start, window.end, window.scope.user_ids, partition)
 
 
 def read_existing_keys(store: Store, scope: Scope, partition: Partition = WHOLE) -> pl.DataFrame:

@@ -15,9 +15,10 @@ Before resolution, hostile rows are made countable instead of fatal:
   time: it becomes null, so the answer stays an attempt with an unknown time and the kernel
   counts it under ``null_answered_at`` (SPEC §4's rule for a null ``answered_at``).
   Both are also counted under ``out_of_range_timestamps``. The extract SQL already brings such
-  values to the edges of that range (``extract_attempts.sql``): ADBC turns Postgres' infinity
-  into a negative number, and Polars cannot format what lies beyond year 9999, which crashed the
-  load. This screen applies the rule to whatever arrives, Parquet exports included.
+  values to the edges of that range (``extract_attempts.sql``; on Postgres
+  ``extract_session_answers*.sql``): ADBC turns Postgres' infinity into a negative number, and
+  Polars cannot format what lies beyond year 9999, which crashed the load. This screen
+  applies the rule to whatever arrives, Parquet exports included.
 - Two rows for one ``(session_id, question_id)`` (``session_answers`` or ``session_questions``
   without SPEC §2's unique key) become one (:func:`drop_duplicate_attempts`), chosen by value so
   any row order gives the same: the latest ``answered_at`` (a null one loses), then the larger of

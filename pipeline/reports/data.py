@@ -56,7 +56,7 @@ rows is ``null``. A theme's ``block_*`` is its current block in ``themes``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -67,6 +67,7 @@ from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.scope import checked_user
 from pipeline.io.store import Store, open_store
 from pipeline.io.url import DatabaseUrl, resolve_database_url
+from pipeline.reports.exclusions import student_exclusion_notes
 from pipeline.reports.figures import spread, summarize, threshold_units, units_to_decimal
 from pipeline.reports.runs import iso_utc
 from pipeline.reports.source import ReportSource, read_source
@@ -162,6 +163,9 @@ def student_report(
         user, email = _find_user(store, user_id)
         rows = read_frame(store, "report_student_rows", {"user_id": user})
         source = read_source(store, user)
+        excluded = tuple(student_exclusion_notes(store, user))
+        if excluded:  # evidence left out of the runs is said beside the header
+            source = replace(source, warnings=(*source.warnings, *excluded))
     if rows.is_empty():
         raise MasteryError(
             f"user {email or user} has no mastery rows: no attempts in the window of any"

@@ -9,8 +9,9 @@ import polars as pl
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import Params
+from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.io.store import ActiveParams, InitReport, open_store
-from pipeline.io.store.base import no_roles_message
+from pipeline.io.store.privileges import no_roles_message
 from pipeline.io.url import DatabaseUrl, resolve_database_url
 from pipeline.run import ledger
 
@@ -49,22 +50,33 @@ def grant_job_role(database_url: Url, role: str) -> tuple[str, ...]:
         return store.grant_job_role(role)
 
 
-def read_params_file(path: str | Path) -> Params:
+def read_params_file(path: str | Path, algo: str = "v0") -> Params | ParamsV1:
+    """A params file validated as ``algo``'s params (v0: :class:`Params`, v1: ParamsV1)."""
     source = Path(path)
     if not source.is_file():
         raise MasteryError(f"params file {source} does not exist")
-    return Params.from_json(source.read_text("utf-8"))
+    text = source.read_text("utf-8")
+    if algo == "v1":
+        return ParamsV1.from_json(text)
+    if algo != "v0":
+        raise MasteryError(f"unknown algorithm {algo!r}: use v0 or v1")
+    return Params.from_json(text)
 
 
-def show_params(database_url: Url = None) -> ActiveParams:
+def show_params(database_url: Url = None, algo: str | None = None) -> ActiveParams:
+    """The active params (``algo`` None), or ``algo``'s: its active row, else its newest."""
+    if algo not in (None, "v0", "v1"):
+        raise MasteryError(f"unknown algorithm {algo!r}: use v0 or v1")
     with open_store(_existing(database_url)) as store:
-        return store.active_params()
+        return store.active_params() if algo is None else store.version_params(algo)
 
 
-def activate_params(database_url: Url, path: str | Path) -> str:
-    params = read_params_file(path)
+def activate_params(database_url: Url, path: str | Path, algo: str = "v0") -> str:
+    """Make the file's params (``algo``'s) the one active row of every version: switching
+    algorithm is one activation."""
+    params = read_params_file(path, algo)
     with open_store(database_url) as store:
-        return store.activate_params(params)
+        return store.activate_params(params, algo)
 
 
 def list_runs(

@@ -266,9 +266,10 @@ def _active_v0(database_url: str | DatabaseUrl | None) -> Params | None:
     from pipeline.run.admin import show_params
 
     try:
-        return show_params(database_url).params
+        params = show_params(database_url, "v0").params
     except MasteryError:
         return None
+    return params if isinstance(params, Params) else None
 
 
 def _write(predictions: pl.DataFrame, path: Path) -> None:

@@ -13,23 +13,31 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
+from typing import TypeVar
 
 import polars as pl
 
+from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.io.extract import (
     Extracted,
+    RawRead,
     read_existing_keys,
-    read_raw_attempts,
+    read_raw_profiled,
     resolve_extracted,
 )
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
+from pipeline.kernel.v1 import V1Tables
+from pipeline.run.exclusions import ACTIVE_SCHEMA, drop_excluded
+from pipeline.run.exclusions import read_active as read_active_exclusions
 from pipeline.run.load import stage_frame
 from pipeline.run.spec import Progress, RunSpec, RunSummary
+from pipeline.run.v1 import cohort_tables, compute_v1, stage_v1
 
 STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
+_T = TypeVar("_T")
 
 
 class StageClock:
@@ -47,8 +55,20 @@ class StageClock:
         try:
             yield
         finally:
-            spent = time.perf_counter() - start
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + spent, 3)
+            self.add(name, time.perf_counter() - start)
+
+    @contextmanager
+    def sub(self, name: str) -> Iterator[None]:
+        """A sub-stage (``"extract.resolve"``) timed inside its stage, with no progress line."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Seconds spent elsewhere (a read in another thread) added under ``name``."""
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + seconds, 3)
 
 
 @dataclass(frozen=True)
@@ -57,10 +77,26 @@ class Lookups:
 
     themes: pl.DataFrame
     blocks: pl.DataFrame
+    exclusions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ACTIVE_SCHEMA))
+    """The active exclusions (read once per run): their attempts are left out and counted."""
+    v1: V1Tables | None = None
+    """v1's whole-cohort tables (:mod:`pipeline.run.v1`); None: the partition is the cohort."""
 
     @classmethod
-    def read(cls, store: Store) -> Lookups:
-        return cls(store.fetch_frame("select_themes"), store.fetch_frame("select_blocks"))
+    def read(cls, store: Store, spec: RunSpec | None = None, partitions: int = 0) -> Lookups:
+        """Once per run; ``spec`` is the run's (resolved), ``partitions`` how many it computes
+        (0: unknown, e.g. Spark buckets), for v1's tables."""
+        lookups = cls(
+            store.fetch_frame("select_themes"),
+            store.fetch_frame("select_blocks"),
+            read_active_exclusions(store),
+        )
+        if spec is None or not isinstance(spec.params, ParamsV1):
+            return lookups
+        if partitions == 1 and spec.scope.whole_cohort:
+            return lookups
+        tables = cohort_tables(store, spec.params, spec.as_of, lookups.exclusions)
+        return replace(lookups, v1=tables)
 
 
 @dataclass(frozen=True)
@@ -133,18 +169,28 @@ def compute_partition(
     params = spec.used_params
     with clock.stage("validate_input", label):
         attempts = validate_attempts(extracted.attempts)
+        attempts, excluded = drop_excluded(attempts, lookups.exclusions)
+    quality = dict(extracted.quality)
+    if not lookups.exclusions.is_empty():
+        quality["excluded_attempts"] = excluded
     with clock.stage("compute", label):
-        result = compute_cohort(
-            attempts.lazy(), params, spec.as_of, lookups.themes.lazy(), lookups.blocks.lazy()
-        )
-        stage = stage_frame(result.rows, existing, spec.scope, params)
+        if isinstance(params, ParamsV1):
+            result = compute_v1(
+                attempts, params, spec.as_of, lookups.v1, lookups.themes, lookups.blocks
+            )
+            stage = stage_v1(result.rows, existing, spec.scope, params)
+        else:
+            result = compute_cohort(
+                attempts.lazy(), params, spec.as_of, lookups.themes.lazy(), lookups.blocks.lazy()
+            )
+            stage = stage_frame(result.rows, existing, spec.scope, params)
     with clock.stage("validate_output", label):
         validate_mastery(result.rows)
     return PartitionResult(
         stage,
         result,
         extracted.source_counts,
-        extracted.quality,
+        quality,
         min_attempts=params.min_attempts,
         existing=_in_scope(existing, spec).height,
     )
@@ -166,25 +212,29 @@ def computed_partitions(
     attempts are already being read while this one computes and stages: the database's core
     and ours work at once, and at most two partitions' attempts are in memory.
     """
-    lookups = Lookups.read(store)
+    lookups = Lookups.read(store, spec, partitions)
     window = spec.window
 
-    def read(index: int) -> pl.DataFrame:
-        return read_raw_attempts(store, window, Partition(index, partitions))
+    def read(index: int) -> RawRead:
+        return read_raw_profiled(store, window, Partition(index, partitions))
 
     reads = _read_ahead(read, partitions, ahead=store.concurrent_reads)
     for index, raw_attempts in enumerate(reads):
         part = Partition(index, partitions)
         label = f"{index + 1}/{partitions}" if partitions > 1 else ""
         with clock.stage("extract", label):
-            extracted = resolve_extracted(raw_attempts(), spec.scope)
+            raw = raw_attempts()
+            for step, seconds in raw.seconds.items():
+                clock.add(step, seconds)
+            with clock.sub("extract.resolve"):
+                extracted = resolve_extracted(raw.frame, spec.scope)
             existing = read_existing_keys(store, spec.scope, part)
         yield compute_partition(extracted, existing, lookups, spec, clock=clock, label=label)
 
 
 def _read_ahead(
-    read: Callable[[int], pl.DataFrame], count: int, *, ahead: bool
-) -> Iterator[Callable[[], pl.DataFrame]]:
+    read: Callable[[int], _T], count: int, *, ahead: bool
+) -> Iterator[Callable[[], _T]]:
     """Per partition, a function giving its rows; with ``ahead``, the next read is under way.
 
     With ``ahead`` every read runs in a daemon thread, even a single one: the main thread
@@ -202,7 +252,7 @@ def _read_ahead(
         yield partial(_result, current)
 
 
-def _result(future: Future[pl.DataFrame]) -> pl.DataFrame:
+def _result(future: Future[_T]) -> _T:
     """Wait in short slices: a signal the OS delivered to the reading thread still runs its
     Python handler in the main thread within a slice."""
     while True:
@@ -212,8 +262,8 @@ def _result(future: Future[pl.DataFrame]) -> pl.DataFrame:
             continue
 
 
-def _in_background(read: Callable[[int], pl.DataFrame], index: int) -> Future[pl.DataFrame]:
-    future: Future[pl.DataFrame] = Future()
+def _in_background(read: Callable[[int], _T], index: int) -> Future[_T]:
+    future: Future[_T] = Future()
 
     def work() -> None:
         try:

@@ -31,6 +31,9 @@ from pipeline.run.spark import (
 )
 from pipeline.run.spec import RunOptions, RunSpec, RunSummary, SparkOptions, WriteMode
 
+_DEADLINE_SLACK = 0.5
+"""Seconds before a run's deadline (``max_wait``) within which an error is the deadline's: a
+statement or lock wait given the remaining time as its timeout fails just before it."""
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")
 
 
@@ -52,11 +55,17 @@ def run(database_url: str | DatabaseUrl | None, spec: RunSpec, options: RunOptio
         checks.check_output(options.output)
     clock = StageClock(options.progress)
     with open_store(database_url, wait_for_lock=options.wait) as store:
+        store.limit_waits(lock_timeout=options.lock_timeout, max_wait=options.max_wait)
         store.require_tables(SOURCE_TABLES_READ)
         active = store.active_params()
         _check_themes(store, spec.scope)
         _check_users(store, spec.scope)
-        spec = spec.with_params(spec.params or active.params)
+        spec = spec.resolved(
+            active.algorithm,
+            active.params,
+            lambda version: store.version_params(version).params,
+            dry_run=options.dry_run,
+        )
         checks.window_start(spec.as_of, spec.used_params.lookback_days)
         options = replace(
             options,
@@ -81,17 +90,23 @@ def run(database_url: str | DatabaseUrl | None, spec: RunSpec, options: RunOptio
             warning = warning or checks.stale_warning(
                 totals.stale_rows_refreshed, totals.existing_rows
             )
-            return replace(totals.summary(clock), dry_run=True, mass_change=warning)
-        with store.run_lock(wait=options.wait):
+            summary = totals.summary(clock)
+            quality = summary.data_quality | {"newer_rows_kept": 0}  # the keys of a real run
+            return replace(summary, data_quality=quality, dry_run=True, mass_change=warning)
+        # The run is the lock (SPEC §8): taken by scope on the connection that writes, so
+        # losing that connection loses the lock and the uncommitted writes together.
+        with store.run_lock(wait=options.wait, user_ids=spec.scope.user_ids):
             ledger.abandon_dead_runs(store)
-            logged = ledger.start_run(
-                store,
-                algo_version_id=active.algo_version_id,
-                params_id=active.params_id,
-                user_id=spec.scope.single_user,
-                trigger=options.trigger,
-                input_summary=input_summary,
-            )
+            with store.transaction():  # RUNNING is never visible without its liveness lock
+                logged = ledger.start_run(
+                    store,
+                    algo_version_id=active.algo_version_id,
+                    params_id=active.params_id,
+                    user_id=spec.scope.single_user,
+                    trigger=options.trigger,
+                    input_summary=input_summary,
+                )
+                store.hold_run(logged.run_id)
             try:
                 return _run(store, logged, spec, options, clock=clock, input_summary=input_summary)
             except KeyboardInterrupt as exc:  # Interrupted too: SIGINT or SIGTERM
@@ -101,7 +116,9 @@ def run(database_url: str | DatabaseUrl | None, spec: RunSpec, options: RunOptio
                 code = Interrupted(name).exit_code
                 raise InterruptedRunError(f"{stopped}, nothing written", exit_code=code) from None
             except BaseException as exc:  # a driver's or Polars' panic too: never left RUNNING
-                message = _one_line(store, exc)
+                remaining = store.remaining()  # a wait cut short by the deadline says so
+                past = remaining is not None and remaining <= _DEADLINE_SLACK
+                message = store.gave_up() if past else _one_line(store, exc)
                 _mark_failed(store, logged, message)
                 raise MasteryError(f"run {logged.run_id} failed: {message}") from None
 
@@ -129,17 +146,29 @@ def _run(
         stale_share = checks.stale_warning(totals.stale_rows_refreshed, totals.existing_rows)
         if stale_share and not options.allow_mass_change:
             raise checks.refuse_mass_change(stale_share)
+        _check_deadline(store)
         with clock.stage("load"):
-            upserted, stale = store.merge_mastery(
-                logged.merge_params(datetime.now(UTC)),
+            written = store.merge_mastery(
+                logged.merge_params(datetime.now(UTC)) | {"as_of": spec.as_of.isoformat()},
                 rebuild=options.write_mode == "rebuild",
             )
+        summary = totals.summary(clock)
         summary = replace(
-            totals.summary(clock), records_upserted=upserted, stale_rows_refreshed=stale
+            summary,
+            records_upserted=written.upserted,
+            stale_rows_refreshed=written.stale,
+            data_quality=summary.data_quality | {"newer_rows_kept": written.newer_kept},
+            write_mode=written.write_mode,
+            write_note=written.note,
         )
         input_summary["source_counts"] = totals.source_counts
+        input_summary["write_mode"] = written.write_mode  # the write that happened
+        if written.note:
+            input_summary["write_note"] = written.note
         signals.raise_if_interrupted()  # a swallowed interrupt still never commits SUCCESS
+        _check_deadline(store)
         ledger.finish_run(store, logged, summary.output_summary(), input_summary)
+    store.after_write()
     return replace(summary, run_id=logged.run_id)
 
 
@@ -160,7 +189,7 @@ def _computed_on_spark(
 ) -> Iterator[pl.DataFrame]:
     spark = options.spark or SparkOptions()
     buckets = options.partition_count
-    compute = BucketCompute(Lookups.read(store), spec)
+    compute = BucketCompute(Lookups.read(store, spec), spec)
     totals.add(empty_partition_counts(compute))
     with (
         spark_session(spark.master, spark.conf, spark.work_dir) as session,
@@ -223,6 +252,12 @@ def _newest_submission(store: Store) -> datetime | None:
     newest = store.fetch_frame("select_newest_submission", {"tomorrow": tomorrow.isoformat()})
     newest = newest["newest"][0]
     return utc(newest) if isinstance(newest, datetime) else None
+
+
+def _check_deadline(store: Store) -> None:
+    remaining = store.remaining()
+    if remaining is not None and remaining <= 0:
+        raise MasteryError(store.gave_up())
 
 
 def _mark_failed(store: Store, logged: ledger.Run, message: str) -> None:

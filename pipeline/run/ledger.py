@@ -35,7 +35,10 @@ class Run:
 
 
 def abandon_dead_runs(store: Store) -> int:
-    """Runs left RUNNING by a process that died; call only while holding the run lock."""
+    """Mark FAILED ("abandoned") the runs left RUNNING by a process that died, and no other:
+    on Postgres a run is dead only when its liveness lock (``PostgresStore.hold_run``) is gone
+    from ``pg_locks``; a DuckDB file is opened by one process at a time, so any RUNNING row
+    there is dead. Call while holding the run lock."""
     with store.transaction():
         return store.execute_count("abandon_running_runs")
 

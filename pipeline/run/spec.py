@@ -15,8 +15,10 @@ from typing import Any, Literal, get_args
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import Params
+from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import Scope, utc
 from pipeline.io.extract import Window
+from pipeline.io.store.base import DEFAULT_LOCK_TIMEOUT
 from pipeline.run.ledger import TRIGGERS
 
 Progress = Callable[[str], None]
@@ -24,8 +26,12 @@ Engine = Literal["polars", "spark"]
 WriteMode = Literal["auto", "merge", "rebuild"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
-ALGORITHMS = ("v0",)
+ALGORITHMS = ("v0", "v1")
 DEFAULT_SPARK_BUCKETS = 8
+
+
+def _algorithm_of(params: Params | ParamsV1) -> str:
+    return "v1" if isinstance(params, ParamsV1) else "v0"
 
 
 def _choices(names: Sequence[str]) -> str:
@@ -37,6 +43,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _require_seconds(name: str, value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        raise MasteryError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
 def _require_bool(name: str, value: object) -> None:
     if not isinstance(value, bool):
         raise MasteryError(f"{name} must be True or False, got {value!r}")
@@ -46,12 +57,13 @@ def _require_bool(name: str, value: object) -> None:
 class RunSpec:
     """What a run computes: the ``scope`` (users, themes; empty = all), the instant ``as_of``
     (naive means UTC), the ``params`` (None: the store's active params; others only in a dry
-    run) and the ``algorithm`` (only "v0" exists)."""
+    run) and the ``algorithm`` ("v0" or "v1"; None: the one the params are for, else the
+    store's active algorithm; another than the active one only in a dry run)."""
 
     as_of: datetime
     scope: Scope = field(default_factory=Scope)
-    params: Params | None = None
-    algorithm: str = "v0"
+    params: Params | ParamsV1 | None = None
+    algorithm: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.as_of, datetime):
@@ -68,13 +80,20 @@ class RunSpec:
         if bad:
             raise MasteryError(f"theme ids must be integers, got {bad[0]!r}")
         object.__setattr__(self, "scope", Scope.checked(self.scope.user_ids, self.scope.theme_ids))
-        if self.params is not None and not isinstance(self.params, Params):
+        if self.params is not None and not isinstance(self.params, Params | ParamsV1):
             raise MasteryError(
-                f"params must be a Params (or None for the active params), "
+                f"params must be a Params or ParamsV1 (or None for the active params), "
                 f"got {type(self.params).__name__}"
             )
-        if self.algorithm not in ALGORITHMS:
+        if self.algorithm is not None and self.algorithm not in ALGORITHMS:
             raise MasteryError(f"unknown algorithm {self.algorithm!r}: use {_choices(ALGORITHMS)}")
+        if self.params is not None:
+            if self.algorithm is None:
+                object.__setattr__(self, "algorithm", _algorithm_of(self.params))
+            elif _algorithm_of(self.params) != self.algorithm:
+                raise MasteryError(
+                    f"params are {_algorithm_of(self.params)}'s, not {self.algorithm}'s"
+                )
 
     @classmethod
     def of(cls, as_of: datetime, users: Sequence[str] = (), themes: Sequence[int] = ()) -> RunSpec:
@@ -84,14 +103,42 @@ class RunSpec:
         return cls(as_of=as_of, scope=Scope(tuple(users), tuple(themes)))
 
     @property
-    def used_params(self) -> Params:
+    def used_params(self) -> Params | ParamsV1:
         """The params rows are computed with; a run fills in the active ones first."""
         if self.params is None:
             raise ValueError("RunSpec.params is unresolved: run() fills in the active params")
         return self.params
 
-    def with_params(self, params: Params) -> RunSpec:
-        return replace(self, params=params)
+    @property
+    def used_algorithm(self) -> str:
+        """ "v0" or "v1": the algorithm of the (resolved) params."""
+        return _algorithm_of(self.used_params)
+
+    def with_params(self, params: Params | ParamsV1) -> RunSpec:
+        return replace(self, params=params, algorithm=_algorithm_of(params))
+
+    def resolved(
+        self,
+        active_algorithm: str,
+        active_params: Params | ParamsV1,
+        stored: Callable[[str], Params | ParamsV1],
+        *,
+        dry_run: bool,
+    ) -> RunSpec:
+        """With its params: given ones, else the active ones, else (a dry run of another
+        algorithm) that algorithm's stored params (``stored(version)``). A real run always
+        uses the active algorithm."""
+        algorithm = self.algorithm or active_algorithm
+        if algorithm != active_algorithm and not dry_run:
+            raise MasteryError(
+                f"the active algorithm is {active_algorithm}: a real run uses it "
+                f"({algorithm} only in a dry run, or activate {algorithm}'s params)"
+            )
+        if self.params is not None:
+            return self.with_params(self.params)
+        if algorithm == active_algorithm:
+            return self.with_params(active_params)
+        return self.with_params(stored(algorithm))
 
     @property
     def window(self) -> Window:
@@ -119,11 +166,15 @@ class RunOptions:
     a running recompute instead of refusing. ``partitions`` splits users by a stable hash so
     one partition's attempts are in memory at a time (default 1; with ``engine="spark"``, the
     user buckets Spark workers compute, default 8; ``spark`` says where). ``write_mode``:
-    "merge" upserts row by row; "rebuild" (Postgres) rewrites the output table in bulk,
-    readers waiting until the commit; "auto" rebuilds whole-cohort runs on Postgres and
-    merges otherwise. ``progress`` is called with each stage's name. ``allow_mass_change``
-    lets a run write although it looks like a mistake: an as_of in the future or a year before
-    the newest submission, or more than half of the stored rows in its scope left stale.
+    "merge" upserts row by row; "rebuild" (Postgres) builds the next table in bulk beside
+    the old one and swaps it in (readers never wait long; a merge when the swap cannot be
+    done); "auto" rebuilds whole-cohort runs on Postgres and
+    merges otherwise. ``lock_timeout`` (seconds) bounds each request for a lock on the output
+    table (a few tries with back-off); ``max_wait`` (seconds, None: unbounded) bounds the whole
+    run, waits for locks and reads included. ``progress`` is called with each stage's name.
+    ``allow_mass_change`` lets a run write although it looks like a mistake: an as_of in the
+    future or a year before the newest submission, or more than half of the stored rows in its
+    scope left stale.
     """
 
     dry_run: bool = False
@@ -135,6 +186,8 @@ class RunOptions:
     spark: SparkOptions | None = None
     write_mode: WriteMode = "auto"
     allow_mass_change: bool = False
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    max_wait: float | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -159,6 +212,9 @@ class RunOptions:
             raise MasteryError(
                 f"unknown write mode {self.write_mode!r}: use {_choices(WRITE_MODES)}"
             )
+        _require_seconds("lock_timeout", self.lock_timeout)
+        if self.max_wait is not None:
+            _require_seconds("max_wait", self.max_wait)
         if self.progress is not None and not callable(self.progress):
             raise MasteryError(f"progress must be callable, got {self.progress!r}")
 
@@ -193,6 +249,8 @@ class RunSummary:
     run_id: str | None = None
     dry_run: bool = False
     mass_change: str | None = None  # a dry run's note of what a real run would refuse
+    write_mode: str | None = None  # the write that happened: "rebuild" or "merge"
+    write_note: str | None = None  # why a rebuild asked for became a merge
 
     def output_summary(self) -> dict[str, Any]:
         """The ledger's ``output_summary_json``: dashboards read these keys, in this order."""

@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.io.store import Store, open_store
-from pipeline.io.store.base import SOURCE_TABLES
+from pipeline.io.store.tables import SOURCE_TABLES
 from pipeline.io.url import DatabaseUrl
 
 if TYPE_CHECKING:

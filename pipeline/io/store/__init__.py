@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.io.store.base import WHOLE, ActiveParams, InitReport, Partition, Store
+from pipeline.io.store.base import WHOLE, InitReport, Partition, Store
+from pipeline.io.store.registry import ActiveParams
 from pipeline.io.url import DatabaseUrl, resolve_database_url
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -15,43 +15,26 @@ from typing import Any, ClassVar
 import polars as pl
 
 from pipeline.contracts.errors import MasteryError
-from pipeline.contracts.params import Params, default_params
+from pipeline.contracts.frames import RAW_ATTEMPT_SCHEMA
 from pipeline.io.sqlfiles import StoreDialect, ddl_names, statement
+from pipeline.io.store import registry
+from pipeline.io.store.attempt_tables import RawRead
+from pipeline.io.store.privileges import (
+    JOB_PRIVILEGES,
+    no_roles_message,
+    permission_message,
+)
+from pipeline.io.store.registry import ALGO_VERSION, ActiveParams, AnyParams
+from pipeline.io.store.tables import PIPELINE_TABLES, SOURCE_TABLES
 from pipeline.io.url import DatabaseUrl
 
-ALGO_KEY = "mastery"
-ALGO_VERSION = "v0"
-SOURCE_TABLES = (
-    "users",
-    "blocks",
-    "themes",
-    "questions",
-    "question_versions",
-    "test_sessions",
-    "session_questions",
-    "session_answers",
-)
-PIPELINE_TABLES = ("algo_versions", "algo_params", "algo_runs", "user_theme_mastery")
-_READ = ("SELECT",)
-_WRITE = ("SELECT", "INSERT", "UPDATE")
-JOB_PRIVILEGES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(SOURCE_TABLES, _READ),
-    "algo_versions": _READ,
-    "algo_params": _READ,
-    "algo_runs": _WRITE,
-    "user_theme_mastery": _WRITE,
-}
-"""The table rights a recompute (merge mode) uses, besides USAGE on the schema and TEMPORARY on
-the database (its staging table): it reads the source tables and the registry, inserts and
-updates its ``algo_runs`` row, and upserts (``INSERT ... ON CONFLICT DO UPDATE``, which also
-reads) and refreshes (``UPDATE``) ``user_theme_mastery``. Nothing is deleted; a rebuild
-(``TRUNCATE``, index rebuilds) needs ownership of ``user_theme_mastery`` instead."""
 _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 ANSWERED_AT_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 ANSWERED_AT_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 """An ``answered_at`` outside ``[EARLIEST, LATEST)`` is out of range (``pipeline.io.tags``): the
 extract sends it as ``LATEST`` or as one microsecond before ``EARLIEST`` (the same instants are
-written in ``sql/shared/extract_attempts.sql``; tests/test_hostile_data.py checks both sides)."""
+written in ``sql/shared/extract_attempts.sql`` and ``sql/postgres/extract_session_answers*.sql``;
+tests/test_hostile_data.py checks both sides)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +57,24 @@ def scope_params(user_ids: Sequence[str], partition: Partition) -> dict[str, str
     }
 
 
+DEFAULT_LOCK_TIMEOUT = 2.0
+"""Seconds one lock request on the output table may wait (``RunOptions.lock_timeout``)."""
+LOCK_TRIES = 3
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What the write of a run did: rows upserted, stale rows refreshed, staged rows set aside
+    for a newer stored row, the write that happened ("rebuild" or "merge") and why a rebuild
+    asked for became a merge (None when it did not)."""
+
+    upserted: int
+    stale: int
+    newer_kept: int
+    write_mode: str
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class InitReport:
     created: tuple[str, ...]
@@ -82,30 +83,6 @@ class InitReport:
     params_checksum: str
     granted: tuple[str, ...] = ()
     """With ``--grant-to``: the rights granted, e.g. ``"SELECT, INSERT, UPDATE on algo_runs"``."""
-
-
-def no_roles_message(role: str) -> str:
-    """Why ``--grant-to`` is refused on an embedded store."""
-    return (
-        f"--grant-to {role}: DuckDB has no roles or grants (whoever can open the file may do "
-        "everything); grant to a role on a Postgres --database-url"
-    )
-
-
-def permission_message(privilege: str, target: str, role: str) -> str:
-    """One line naming the right a role lacks and what to do about it."""
-    return (
-        f"permission denied: the job needs {privilege} on {target} (connected as {role}); "
-        f"the tables' owner can grant what runs need with `mastery init --grant-to {role}`"
-    )
-
-
-@dataclass(frozen=True)
-class ActiveParams:
-    params_id: str
-    algo_version_id: str
-    params: Params
-    checksum: str
 
 
 class Store(ABC):
@@ -118,6 +95,9 @@ class Store(ABC):
 
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url
+        self.lock_timeout = DEFAULT_LOCK_TIMEOUT
+        self.deadline: float | None = None
+        self.max_wait: float | None = None
 
     def __enter__(self) -> Store:
         return self
@@ -183,8 +163,30 @@ class Store(ABC):
         ``(session_id, question_id)`` (SPEC §2), one row per attempt is kept and the frame gains
         a ``duplicates_dropped`` count (``pipeline.io.tags.drop_duplicate_attempts``).
         """
+        return self.extract_raw(window_start, as_of, user_ids, partition).frame
+
+    def extract_raw(
+        self,
+        window_start: datetime,
+        as_of: datetime,
+        user_ids: Sequence[str],
+        partition: Partition = WHOLE,
+    ) -> RawRead:
+        """:meth:`extract_raw_attempts` with its profile: seconds per step, rows read per table.
+
+        This default is one SQL join (``extract_attempts.sql``), which an in-process engine
+        (DuckDB) runs as fast as anything; Postgres overrides it with separate-table reads.
+        """
         params = self.extract_params(window_start, as_of, user_ids, partition)
+        began = time.perf_counter()
         raw = self.fetch_arrow("extract_attempts", params)
+        # exactly RAW_ATTEMPT_SCHEMA, whatever the engine (DuckDB names its zone ``Etc/UTC``)
+        raw = raw.select(pl.col(name).cast(dtype) for name, dtype in RAW_ATTEMPT_SCHEMA.items())
+        seconds = {"extract.join": time.perf_counter() - began}
+        return RawRead(self.unique_attempts(raw), seconds, {"attempts": raw.height})
+
+    def unique_attempts(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """One row per attempt where the catalog cannot promise it (see above)."""
         if self.attempt_keys_unique:
             return raw
         from pipeline.io.tags import drop_duplicate_attempts
@@ -220,8 +222,30 @@ class Store(ABC):
 
     @abstractmethod
     @contextmanager
-    def run_lock(self, *, wait: bool) -> Iterator[None]:
-        """Exclusive right to run a recompute on this database (ConcurrentRunError if taken)."""
+    def run_lock(self, *, wait: bool, user_ids: Sequence[str] = ()) -> Iterator[None]:
+        """The right to write the scope ``user_ids`` (empty: the whole cohort) while no run of
+        an overlapping scope does (SPEC §8); ConcurrentRunError if taken and not ``wait``."""
+
+    def hold_run(self, run_id: str) -> None:  # noqa: B027 (optional hook)
+        """Mark ``run_id`` live for as long as the run lock is held (Postgres: a lock that
+        ``abandon_running_runs`` checks); stores run by one process at a time need nothing."""
+
+    def limit_waits(self, *, lock_timeout: float, max_wait: float | None) -> None:
+        """Each lock request waits at most ``lock_timeout`` seconds (a few tries with back-off)
+        and nothing waits more than ``max_wait`` seconds from now (None: no bound)."""
+        self.lock_timeout = lock_timeout
+        self.max_wait = max_wait
+        self.deadline = None if max_wait is None else time.monotonic() + max_wait
+
+    def gave_up(self) -> str:
+        return f"gave up after {self.max_wait:g} s (--max-wait)"
+
+    def after_write(self) -> None:  # noqa: B027 (optional hook)
+        """Clean up after the write's commit (Postgres: the table a rebuild swapped out)."""
+
+    def remaining(self) -> float | None:
+        """Seconds left before the run's deadline (None: unbounded)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def fetch_frame(self, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
         """A small query's rows as a frame (lookups, keys); bulk reads use Arrow paths."""
@@ -237,23 +261,26 @@ class Store(ABC):
     def add_to_stage(self, stage: pl.DataFrame) -> None:
         self.bulk_insert("mastery_stage", stage)
 
-    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> tuple[int, int]:
-        """Upsert the staged rows and refresh the staged stale rows; returns both counts.
+    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> WriteResult:
+        """Write the staged rows: upsert them and refresh the staged stale rows.
 
-        ``rebuild`` rewrites the whole table instead (where the store offers it): the same rows,
-        without one index and foreign-key update per row.
+        First, staged rows whose stored row comes from a run with a later ``as_of`` are set
+        aside (SPEC §8: counted as ``newer_kept``). ``rebuild`` rewrites the whole table
+        instead where the store offers it: the same rows, in bulk.
         """
+        kept = self.execute_count("drop_newer_staged", {"as_of": run["as_of"]})
+        run = {key: value for key, value in run.items() if key != "as_of"}
         if rebuild:
-            return self.rebuild_mastery(run)
+            return replace(self.rebuild_mastery(run), newer_kept=kept)
         upserted = self.execute_count("merge_mastery", run)
         stale = self.execute_count("refresh_stale_mastery", run)
-        return upserted, stale
+        return WriteResult(upserted, stale, kept, "merge")
 
     @property
     def can_rebuild(self) -> bool:
         return False
 
-    def rebuild_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
+    def rebuild_mastery(self, run: Mapping[str, Any]) -> WriteResult:
         raise MasteryError(f"--write-mode rebuild is not available on {self.dialect}: use merge")
 
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> None:
@@ -309,14 +336,7 @@ class Store(ABC):
         with self.transaction():
             for name in ddl_names():
                 self._run_script(statement(self.dialect, name))
-            version_id = self._seed_algo_version()
-            active = self._active_params_row(version_id)
-            if active is None:
-                params = default_params()
-                params_id = self._insert_params(version_id, params, is_active=True)
-                checksum = params.checksum()
-            else:
-                params_id, checksum = active[0], active[2]
+            params_id, checksum = registry.seed(self)
         tables = (*SOURCE_TABLES, *PIPELINE_TABLES)
         return InitReport(
             created=tuple(t for t in tables if t not in before),
@@ -325,65 +345,20 @@ class Store(ABC):
             params_checksum=checksum,
         )
 
-    def algo_version_id(self) -> str:
-        row = self.fetch_one("select_algo_version", {"algo_key": ALGO_KEY, "version": ALGO_VERSION})
-        if row is None:
-            raise MasteryError(f"{self.url} has no algo_versions row: run `mastery init` first")
-        return str(row[0])
+    def algo_version_id(self, version: str = ALGO_VERSION) -> str:
+        return registry.algo_version_id(self, version)
 
     def active_params(self) -> ActiveParams:
+        """The one active params row of 'mastery', whichever version (:mod:`.registry`)."""
         self.require_tables(PIPELINE_TABLES)
-        version_id = self.algo_version_id()
-        row = self._active_params_row(version_id)
-        if row is None:
-            raise MasteryError("no active algo_params row: run `mastery params activate FILE`")
-        return ActiveParams(
-            params_id=row[0],
-            algo_version_id=version_id,
-            params=Params.from_json(row[1]),
-            checksum=row[2],
-        )
+        return registry.active_params(self)
 
-    def activate_params(self, params: Params) -> str:
-        """Make ``params`` the one active row (reusing an identical row), returning its id."""
+    def version_params(self, version: str) -> ActiveParams:
+        """``version``'s params: its active row, else its newest."""
         self.require_tables(PIPELINE_TABLES)
-        version_id = self.algo_version_id()
-        with self.transaction():
-            self.execute("deactivate_params", {"algo_version_id": version_id})
-            found = self.fetch_one(
-                "select_params_by_checksum",
-                {"algo_version_id": version_id, "checksum": params.checksum()},
-            )
-            if found is None:
-                return self._insert_params(version_id, params, is_active=True)
-            self.execute("activate_params", {"id": found[0]})
-            return str(found[0])
+        return registry.version_params(self, version)
 
-    def _seed_algo_version(self) -> str:
-        self.execute(
-            "seed_algo_version",
-            {
-                "id": str(uuid.uuid4()),
-                "algo_key": ALGO_KEY,
-                "version": ALGO_VERSION,
-                "description": "Mastery v0: recency-weighted bucketed accuracy (SPEC §4)",
-            },
-        )
-        return self.algo_version_id()
-
-    def _active_params_row(self, version_id: str) -> tuple | None:
-        return self.fetch_one("select_active_params", {"algo_version_id": version_id})
-
-    def _insert_params(self, version_id: str, params: Params, *, is_active: bool) -> str:
-        params_id = str(uuid.uuid4())
-        self.execute(
-            "insert_params",
-            {
-                "id": params_id,
-                "algo_version_id": version_id,
-                "params_json": params.canonical_json(),
-                "checksum": params.checksum(),
-                "is_active": is_active,
-            },
-        )
-        return params_id
+    def activate_params(self, params: AnyParams, version: str | None = None) -> str:
+        """Make ``params`` the one active row of every version (switching algorithm too)."""
+        self.require_tables(PIPELINE_TABLES)
+        return registry.activate_params(self, params, version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from pipeline.contracts.errors import ConcurrentRunError, MasteryError, one_line
-from pipeline.io.store.base import Store
+from pipeline.io.store.base import Store, WriteResult
 from pipeline.io.url import DatabaseUrl
 
 _LOCK_POLL_SECONDS = 0.5
@@ -76,11 +76,12 @@ class DuckDBStore(Store):
         return pl.DataFrame(pl.from_arrow(relation.to_arrow_table()))
 
     @contextmanager
-    def run_lock(self, *, wait: bool) -> Iterator[None]:
-        """DuckDB lets one process open a file for writing: holding the store is the lock."""
+    def run_lock(self, *, wait: bool, user_ids: Sequence[str] = ()) -> Iterator[None]:
+        """DuckDB lets one process open a file for writing: holding the store is the lock
+        (whatever the scope: runs on one file never overlap)."""
         yield
 
-    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> tuple[int, int]:
+    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> WriteResult:
         counts = super().merge_mastery(run, rebuild=rebuild)
         self._run_script(self.sql("drop_mastery_stage"))
         return counts

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -15,18 +17,36 @@ import psycopg
 import psycopg.sql
 import pyarrow as pa
 
-from pipeline.contracts.errors import ConcurrentRunError, MasteryError
-from pipeline.io.sqlfiles import statement
-from pipeline.io.store.base import JOB_PRIVILEGES, Store, permission_message
+from pipeline.contracts.errors import MasteryError
+from pipeline.io.store import pg_grants, pg_write
+from pipeline.io.store.attempt_tables import (
+    RawRead,
+    incomplete_versions,
+    join_attempt_tables,
+    uuid_list,
+)
+from pipeline.io.store.base import WHOLE, Partition, Store, WriteResult
+from pipeline.io.store.privileges import JOB_PRIVILEGES, permission_message
 from pipeline.io.url import DatabaseUrl
 
 _COPY_CHUNK_ROWS = 250_000
 _JSONB_VERSION = "\x01"
-_RUN_LOCK_KEY = 0x6D617374657279  # "mastery": one recompute per database at a time
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 _INSUFFICIENT_PRIVILEGE = "42501"
 _DENIED_TABLE = re.compile(r'permission denied for (?:table|relation|view) "?([^"\s]+)"?')
 _NOT_OWNER = re.compile(r'must be owner of (?:table|relation|index) "?([^"\s]+)"?')
+_ISOLATION = "adbc.connection.transaction.isolation_level"
+_REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
+_TABLE_OF_STEP = {
+    "sessions": "test_sessions",
+    "answers": "session_answers",
+    "session_questions": "session_questions",
+    "versions": "question_versions",
+    "snapshots": "session_questions_with_snapshot",
+}
+SESSION_ID_LIST_LIMIT = 5_000
+"""Up to this many sessions in the window, their answers and session questions are read by a
+bound id list (index lookups); above it, by a semi-join on the window predicate (one scan)."""
 
 
 class PostgresStore(Store):
@@ -38,6 +58,8 @@ class PostgresStore(Store):
         super().__init__(url)
         self._types: dict[str, dict[str, str]] = {}
         self._connect_timeout = connect_timeout
+        self._held_runs: list[str] = []
+        self._swapped = False
         self.conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -57,7 +79,13 @@ class PostgresStore(Store):
         keyword of a key=value string (``password='...'``), never in a URL."""
         import adbc_driver_postgresql.dbapi as adbc
 
-        return adbc.connect(self.url.conninfo)
+        conninfo = self.url.conninfo
+        remaining = self.remaining()
+        if remaining is not None:  # a bounded run (max_wait): no read outlives it
+            if remaining <= 0:
+                raise MasteryError(self.gave_up())
+            conninfo += f" options='-c statement_timeout={max(1, int(remaining * 1000))}'"
+        return adbc.connect(conninfo)
 
     def describe(self, exc: BaseException) -> str:
         """A driver error as one line with any credential scrubbed."""
@@ -164,62 +192,32 @@ class PostgresStore(Store):
             )
 
     def grant_job_role(self, role: str) -> tuple[str, ...]:
-        """USAGE on the schema, TEMPORARY on the database and :data:`JOB_PRIVILEGES`, in one
-        transaction; then checked, since a GRANT by a non-owner only warns."""
-        self.check_grantee(role)
-        schema, database = self._schema
-        names = {"role": role, "schema": schema, "database": database}
-        granted = [f"USAGE on schema {schema}", f"TEMPORARY on database {database}"]
-        with self.transaction():
-            self._grant("grant_schema_usage", names)
-            self._grant("grant_temporary", names)
-            for table, privileges in JOB_PRIVILEGES.items():
-                keywords = psycopg.sql.SQL(", ").join(psycopg.sql.SQL(p) for p in privileges)
-                self._grant("grant_table", {**names, "table": table}, privileges=keywords)
-                granted.append(f"{', '.join(privileges)} on {table}")
-        missing = self.missing_privileges(self.job_rights(), role=role, with_database=True)
-        if missing:
-            privilege, target, _ = missing[0]
-            raise MasteryError(
-                f"could not grant {privilege} on {target} to {role}: run `mastery init "
-                f"--grant-to {role}` as the owner of the tables (or a superuser)"
-            )
-        return tuple(granted)
-
-    def _grant(
-        self, name: str, identifiers: Mapping[str, str], **sql: psycopg.sql.Composable
-    ) -> None:
-        query = psycopg.sql.SQL(statement(self.dialect, name)).format(
-            **{key: psycopg.sql.Identifier(value) for key, value in identifiers.items()}, **sql
-        )
-        try:
-            self.conn.execute(query)
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise MasteryError(
-                f"cannot grant to {identifiers['role']}: {self.describe(exc)}; run it as the "
-                "owner of the tables (or a superuser)"
-            ) from None
+        return pg_grants.grant_job_role(self, role)
 
     @contextmanager
-    def run_lock(self, *, wait: bool) -> Iterator[None]:
-        """A session advisory lock on its own connection, released when the run ends."""
-        with self._connect() as lock_conn:
-            if wait:
-                lock_conn.execute(self.sql("wait_run_lock"), {"key": _RUN_LOCK_KEY})
-            else:
-                got = lock_conn.execute(self.sql("try_run_lock"), {"key": _RUN_LOCK_KEY})
-                if not got.fetchone()[0]:  # type: ignore[index]
-                    raise ConcurrentRunError(self._running_message())
-            try:
-                yield
-            finally:
-                with contextlib.suppress(psycopg.Error):
-                    lock_conn.execute(self.sql("release_run_lock"), {"key": _RUN_LOCK_KEY})
+    def run_lock(self, *, wait: bool, user_ids: Sequence[str] = ()) -> Iterator[None]:
+        """Advisory locks by scope on the writing connection (SPEC §8), released when the run
+        ends; losing the connection loses the locks and the uncommitted writes together.
 
-    def _running_message(self) -> str:
-        row = self.fetch_one("select_running_run")
-        which = f"run {row[0]} (started {row[1]:%Y-%m-%d %H:%M:%S %Z})" if row else "another run"
-        return f"another recompute is running on this database: {which}; use --wait to wait"
+        A whole-cohort run (``user_ids`` empty) takes the cohort key exclusively; a scoped run
+        shares it and takes each of its users' keys exclusively, so disjoint scopes run at once
+        and overlapping ones never interleave. Taken all at once or not at all (no waiting while
+        holding, so no deadlock); ``wait`` retries until the run's deadline (``max_wait``).
+        """
+        held = pg_write.take_scope_locks(self, wait=wait, user_ids=user_ids)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                self.execute("release_scope_lock", held)
+                for run_id in self._held_runs:
+                    self.execute("release_run", {"run_id": run_id})
+            self._held_runs.clear()
+
+    def hold_run(self, run_id: str) -> None:
+        """The run's liveness lock on the writing connection (see abandon_running_runs.sql)."""
+        self.execute("hold_run", {"run_id": run_id})
+        self._held_runs.append(run_id)
 
     def bulk_insert(self, table: str, frame: pl.DataFrame) -> None:
         columns = ", ".join(frame.columns)
@@ -237,50 +235,19 @@ class PostgresStore(Store):
 
     @property
     def can_rebuild(self) -> bool:
-        """Only the table's owner may rebuild it; anyone else merges."""
+        """Only the table's owner, with CREATE on its schema, may rebuild it; others merge."""
         row = self.fetch_one("owns_mastery_table")
         return bool(row and row[0])
 
-    def rebuild_mastery(self, run: Mapping[str, Any]) -> tuple[int, int]:
-        """Empty the output table and refill it with its next contents, inside the run's
-        transaction: secondary indexes are rebuilt and foreign keys checked once, in bulk,
-        instead of once per row, which is what makes a whole-cohort merge slow.
+    def merge_mastery(self, run: Mapping[str, Any], *, rebuild: bool = False) -> WriteResult:
+        """See :func:`pipeline.io.store.pg_write.write`: bounded waits, rebuild by swap."""
+        return pg_write.write(self, run, rebuild_asked=rebuild)
 
-        ``TRUNCATE`` locks the table until the commit: readers wait (and then see the new rows;
-        never a half state). Only the table's owner may do this.
-        """
-        upserted, stale = self.fetch_one("count_mastery_stage") or (0, 0)
-        self.execute("analyze_mastery_stage")
-        self.execute("create_mastery_next", run)
-        indexes = self.fetch_all("select_mastery_indexes")
-        foreign_keys = self.fetch_all("select_mastery_foreign_keys")
-        table = psycopg.sql.Identifier("user_theme_mastery")
-        try:
-            for name, _ in indexes:
-                self.conn.execute(
-                    psycopg.sql.SQL("DROP INDEX {}").format(psycopg.sql.Identifier(name))
-                )
-            for name, _ in foreign_keys:
-                self.conn.execute(
-                    psycopg.sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                        table, psycopg.sql.Identifier(name)
-                    )
-                )
-        except psycopg.errors.InsufficientPrivilege:
-            raise MasteryError(
-                "--write-mode rebuild must own user_theme_mastery: use --write-mode merge"
-            ) from None
-        self.execute("truncate_mastery")
-        self.execute("insert_mastery_next")
-        for name, definition in foreign_keys:
-            self.conn.execute(
-                psycopg.sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    table, psycopg.sql.Identifier(name), psycopg.sql.SQL(definition)
-                )
-            )
-        for _, definition in indexes:
-            self.conn.execute(psycopg.sql.SQL(definition))
-        return int(upserted), int(stale)
+    def rebuild_mastery(self, run: Mapping[str, Any]) -> WriteResult:
+        return pg_write.rebuild(self, run)
+
+    def after_write(self) -> None:
+        pg_write.after_write(self)
 
     def append_committed(self, table: str, frame: pl.DataFrame) -> None:
         """Binary COPY through ADBC (Arrow in C, no text parsing), committed on its own.
@@ -316,6 +283,69 @@ class PostgresStore(Store):
         except adbc.Error as exc:
             raise MasteryError(self._adbc_failure("read from Postgres", exc)) from None
         return pl.DataFrame(pl.from_arrow(table))
+
+    def extract_raw(
+        self,
+        window_start: datetime,
+        as_of: datetime,
+        user_ids: Sequence[str],
+        partition: Partition = WHOLE,
+    ) -> RawRead:
+        """The source tables pulled separately in binary (ADBC) and joined in Polars.
+
+        Only what the window needs leaves the database: its sessions first; then their answers
+        and session questions, by id when the sessions are few (an index lookup on the
+        ``(session_id, question_id)`` key, however long the history), else by a semi-join on
+        the sessions' window predicate; then only the question versions those rows name. One
+        connection in one REPEATABLE READ transaction, so the four reads see one snapshot, as
+        the one-statement join did. uuids stay 16 bytes through the joins and become text at
+        the end (:func:`~pipeline.io.store.base.join_attempt_tables`).
+        """
+        import adbc_driver_postgresql.dbapi as adbc
+
+        params = self.extract_params(window_start, as_of, user_ids, partition)
+        seconds: dict[str, float] = {}
+        frames: dict[str, pl.DataFrame] = {}
+        try:
+            with self._adbc() as conn, conn.cursor() as cursor:
+                conn.adbc_connection.set_options(**{_ISOLATION: _REPEATABLE_READ})
+
+                def read(step: str, name: str, values: Mapping[str, Any]) -> pl.DataFrame:
+                    began = time.perf_counter()
+                    text, bound = self.numbered_sql(name, values)
+                    cursor.execute(text, parameters=tuple(bound))
+                    frame = pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
+                    seconds[f"extract.{step}"] = time.perf_counter() - began
+                    frames[step] = frame
+                    return frame
+
+                sessions = read("sessions", "extract_sessions", params)
+                if sessions.height <= SESSION_ID_LIST_LIMIT:
+                    scope: Mapping[str, Any] = {"session_ids": uuid_list(sessions["session_id"])}
+                    suffix = "_by_id"
+                else:
+                    scope, suffix = params, ""
+                read("answers", f"extract_session_answers{suffix}", scope)
+                links = read("session_questions", f"extract_session_questions{suffix}", scope)
+                referenced = {"version_ids": uuid_list(links["question_version_id"])}
+                versions = read("versions", "extract_question_versions", referenced)
+                incomplete = incomplete_versions(links, versions)
+                if incomplete.len():
+                    fallback = {**scope, "version_ids": uuid_list(incomplete)}
+                    read("snapshots", f"extract_session_snapshots{suffix}", fallback)
+        except adbc.Error as exc:
+            raise MasteryError(self._adbc_failure("read from Postgres", exc)) from None
+        began = time.perf_counter()
+        links = frames["session_questions"]
+        if "snapshots" in frames:
+            redone = pl.col("question_version_id").is_in(incomplete.implode()).fill_null(False)
+            kept = links.filter(~redone)
+            links = pl.concat([kept, frames["snapshots"]], how="vertical_relaxed")
+        raw = join_attempt_tables(frames["sessions"], frames["answers"], links, versions)
+        raw = self.unique_attempts(raw)
+        seconds["extract.join"] = time.perf_counter() - began
+        rows = {_TABLE_OF_STEP[step]: frame.height for step, frame in frames.items()}
+        return RawRead(raw, seconds, rows)
 
     def _adbc_failure(self, what: str, exc: BaseException) -> str:
         if getattr(exc, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipeline.io.store.base import SOURCE_TABLES
+from pipeline.io.store.tables import SOURCE_TABLES
 
 TABLE_ORDER = SOURCE_TABLES  # SPEC §2 order is also the foreign-key-safe load order
 _TS = pl.Datetime("us", "UTC")

@@ -1,0 +1,77 @@
+"""Per-student recompute latency: call to committed row, in a warm process (issue 17).
+
+    python -m benchmarks.bench_fresh --database-url postgresql://postgres@127.0.0.1:5432/bench_m \
+        --calls 200 --max-users 5 --seed 7
+
+Holds one :class:`FreshRecomputer` and makes ``--calls`` calls, each over 1..``--max-users``
+random users who have a session in the window; each call is one logged run (``algo_runs``
+row, trigger ``api``) that upserts their ``user_theme_mastery`` rows. Source tables are only
+read. Prints median, p90, p99 and max of the wall time per call, and the median seconds of
+each stage (``prepare``: params/lookups staleness check and user check; ``ledger``: abandon
+check and the RUNNING row; ``extract``; ``validate_input``; ``compute``; ``validate_output``;
+``load``: stage, merge and SUCCESS in one transaction, commit included). ``--warmup`` calls
+are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from pipeline.run.fresh import FreshRecomputer
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--max-users", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    with FreshRecomputer(args.database_url, trigger="api", wait=True) as fresh:
+        since = datetime.now(UTC) - timedelta(days=fresh.params.lookback_days - 1)
+        found = fresh.store.fetch_frame("select_users_with_sessions", {"since": since.isoformat()})
+        users = found["user_id"].to_list()
+        if not users:
+            raise SystemExit("no users with sessions")
+        walls: list[float] = []
+        stages: dict[str, list[float]] = {}
+        for call in range(args.warmup + args.calls):
+            chosen = rng.sample(users, rng.randint(1, min(args.max_users, len(users))))
+            start = time.perf_counter()
+            summary = fresh.recompute(chosen)
+            wall = time.perf_counter() - start
+            if call < args.warmup:
+                continue
+            walls.append(wall)
+            for name, seconds in summary.stage_seconds.items():
+                stages.setdefault(name, []).append(seconds)
+    ms = [w * 1000 for w in walls]
+    result = {
+        "calls": len(walls),
+        "max_users": args.max_users,
+        "missing_indexes": list(fresh.missing_indexes),
+        "median_ms": round(statistics.median(ms), 2),
+        "p90_ms": round(_percentile(ms, 0.90), 2),
+        "p99_ms": round(_percentile(ms, 0.99), 2),
+        "max_ms": round(max(ms), 2),
+        "stage_median_ms": {k: round(statistics.median(v) * 1000, 2) for k, v in stages.items()},
+        "stage_p99_ms": {k: round(_percentile(v, 0.99) * 1000, 2) for k, v in stages.items()},
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

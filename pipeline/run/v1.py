@@ -1,0 +1,81 @@
+"""Mastery v1 in a run (issue 16): the cohort's tables read once, then each partition's rows.
+
+v1 rates every answer against *other* students' earlier answers, so a partition's rows need the
+whole cohort's tables (:class:`~pipeline.kernel.v1.V1Tables`): :func:`cohort_tables` computes
+them once per run from the whole cohort's attempts in the window (active exclusions left out),
+before the partitions; every partition, local or on a Spark worker, gets the same tables and so
+the same rows whatever the partitioning. A single-partition whole-cohort run reads nothing more:
+its one partition is the whole cohort, and the kernel builds the same tables from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from pipeline.contracts.params import default_params
+from pipeline.contracts.params_v1 import ParamsV1
+from pipeline.contracts.scope import Scope
+from pipeline.io.extract import Window, read_raw_attempts, resolve_extracted
+from pipeline.io.store import Store
+from pipeline.kernel import CohortResult
+from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, v1_tables
+from pipeline.run.exclusions import drop_excluded
+from pipeline.run.load import stage_frame
+
+
+def cohort_tables(
+    store: Store, params: ParamsV1, as_of: datetime, exclusions: pl.DataFrame
+) -> V1Tables:
+    """The whole cohort's v1 tables at ``as_of`` over ``params``' lookback."""
+    window = Window(Scope(), as_of, params.lookback_days)
+    attempts = resolve_extracted(read_raw_attempts(store, window), Scope()).attempts
+    attempts, _ = drop_excluded(attempts, exclusions)
+    return v1_tables(attempts, params, as_of)
+
+
+def compute_v1(
+    attempts: pl.DataFrame,
+    params: ParamsV1,
+    as_of: datetime,
+    tables: V1Tables | None,
+    themes: pl.DataFrame,
+    blocks: pl.DataFrame,
+) -> CohortResult:
+    """v1's rows of one partition (rows whose theme or block no longer exists are skipped and
+    counted, as v0 does), with the theme/block pairs of its answers; v0's other data-quality
+    counts are not v1's (the extract's are kept)."""
+    rows = compute_cohort_v1(attempts, params, as_of, tables)
+    known_theme = pl.col("theme_id").is_in(themes["id"].implode())
+    known_block = pl.col("block_id").is_in(blocks["id"].implode())
+    skipped = rows.select(
+        dangling_theme_rows_skipped=(~known_theme).sum(),
+        dangling_block_rows_skipped=(known_theme & ~known_block).sum(),
+    ).row(0, named=True)
+    rows = rows.filter(known_theme & known_block)
+    pairs = (
+        attempts.filter(pl.col("block_id").is_not_null() & pl.col("theme_id").is_not_null())
+        .select(pl.col("theme_id").cast(pl.Int32), pl.col("block_id").cast(pl.Int32))
+        .unique()
+    )
+    return CohortResult(rows, {name: int(count) for name, count in skipped.items()}, pairs)
+
+
+def stale_breakdown(params: ParamsV1) -> str:
+    """A stored row with no answer left in the lookback: v1-shaped, not enough evidence."""
+    days = params.lookback_days
+    return (
+        f'{{"model":"v1","state":"not_enough_evidence","required":{params.min_attempts},'
+        f'"actual":0,"explanation":"not enough evidence: no answers of this theme in the last '
+        f'{days} days"}}'
+    )
+
+
+def stage_v1(
+    rows: pl.DataFrame, existing: pl.DataFrame, scope: Scope, params: ParamsV1
+) -> pl.DataFrame:
+    """:func:`~pipeline.run.load.stage_frame` with v1's stale breakdown."""
+    stage = stage_frame(rows, existing, scope, default_params())
+    stale = pl.when(pl.col("stale")).then(pl.lit(stale_breakdown(params)))
+    return stage.with_columns(breakdown_json=stale.otherwise(pl.col("breakdown_json")))

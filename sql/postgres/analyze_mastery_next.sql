@@ -1,0 +1,1 @@
+ANALYZE user_theme_mastery_next

@@ -1,0 +1,12 @@
+-- The session questions of the sessions named in :session_ids (hex, comma-separated).
+-- The snapshot is sent only for a row without a version here (it is the fallback, and JSON
+-- is the costly column); rows whose version lacks a field, or names no stored version, are read
+-- again with their snapshot by extract_session_snapshots*.sql (none on conforming data). No join
+-- with question_versions here: it doubled this read's time on the M cohort.
+SELECT
+    sq.session_id,
+    sq.question_id,
+    sq.question_version_id,
+    CASE WHEN sq.question_version_id IS NULL THEN CAST(sq.snapshot_json AS text) END AS snapshot_json
+FROM session_questions AS sq
+WHERE sq.session_id = ANY (CAST(string_to_array(:session_ids, ',') AS uuid[]))

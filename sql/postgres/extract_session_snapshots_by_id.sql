@@ -1,0 +1,10 @@
+-- Session questions whose version (:version_ids, hex, comma-separated) lacks a field or is not
+-- stored, with their snapshot (SPEC §4: the snapshot is the fallback per field).
+SELECT
+    sq.session_id,
+    sq.question_id,
+    sq.question_version_id,
+    CAST(sq.snapshot_json AS text) AS snapshot_json
+FROM session_questions AS sq
+WHERE sq.question_version_id = ANY (CAST(string_to_array(:version_ids, ',') AS uuid[]))
+    AND sq.session_id = ANY (CAST(string_to_array(:session_ids, ',') AS uuid[]))

@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(1835102322, hashtext(:run_id))

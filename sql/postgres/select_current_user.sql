@@ -1,0 +1,1 @@
+SELECT CAST(current_user AS text)

@@ -1,1 +1,0 @@
-TRUNCATE user_theme_mastery

@@ -1,0 +1,1 @@
+SELECT CAST(id AS text) AS id FROM users

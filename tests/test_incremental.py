@@ -1,0 +1,238 @@
+"""`mastery recompute --incremental` (issue 17): only the users whose rows can have changed, and
+the table always equal to a full recompute's."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pipeline import RunOptions, recompute
+from pipeline.api import activate_params, recompute_incremental, recompute_users
+from pipeline.cli import app
+from pipeline.io.store import open_store
+from tests.cohort import ALICE, AS_OF, BOB, load_small_cohort
+from tests.dbutil import execute, mastery_rows
+
+VOLATILE = ("id", "computed_at", "run_id")
+OPTIONS = RunOptions(trigger="test", allow_mass_change=True)
+
+
+def _rows(url: str) -> pl.DataFrame:
+    return mastery_rows(url).drop(VOLATILE)
+
+
+@pytest.fixture
+def cohort_url(duckdb_url: str) -> str:
+    with open_store(duckdb_url) as store:
+        store.init_schema()
+    load_small_cohort(duckdb_url)
+    return duckdb_url
+
+
+def _session(url: str, user: str, submitted: datetime, answers: list[tuple[int, bool]]) -> str:
+    """A SUBMITTED session of ``user`` answering the small cohort's questions (by number)."""
+    session = str(uuid.uuid4())
+    at = submitted.isoformat()
+    sql = [
+        f"INSERT INTO test_sessions VALUES ('{session}', '{user}', 'TUTOR', 'SUBMITTED', "
+        f"TIMESTAMPTZ '{at}', TIMESTAMPTZ '{at}')"
+    ]
+    for position, (question, correct) in enumerate(answers):
+        qid = str(uuid.UUID(int=0x10000000_0000_4000_8000_000000000000 + question))
+        vid = str(uuid.UUID(int=0x10000000_0000_4000_8000_000000000000 + 100 + question))
+        sql.append(
+            f"INSERT INTO session_questions VALUES ('{uuid.uuid4()}', '{session}', '{qid}', "
+            f"'{vid}', {position}, NULL)"
+        )
+        sql.append(
+            f"INSERT INTO session_answers VALUES ('{uuid.uuid4()}', '{session}', '{qid}', 0, "
+            f"{str(correct).lower()}, TIMESTAMPTZ '{at}')"
+        )
+    execute(url, ";\n".join(sql))
+    return session
+
+
+def _delete_session(url: str, session: str) -> None:
+    execute(
+        url,
+        f"""DELETE FROM session_answers WHERE session_id = '{session}';
+            DELETE FROM session_questions WHERE session_id = '{session}';
+            DELETE FROM test_sessions WHERE id = '{session}'""",
+    )
+
+
+def test_first_run_is_full_then_nothing_changed(cohort_url: str) -> None:
+    first = recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert first.incremental.mode == "full"
+    assert "no previous" in first.incremental.reason
+    second = recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert (second.incremental.mode, second.incremental.candidates) == ("incremental", 0)
+    assert second.summary.run_id is None
+
+
+def test_new_session_recomputes_exactly_its_user(cohort_url: str) -> None:
+    recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    _session(cohort_url, BOB, AS_OF - timedelta(days=100), [(0, True)])  # outside the window
+    _session(cohort_url, ALICE, AS_OF - timedelta(days=50), [(1, False), (2, True)])  # late
+    result = recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert result.incremental.as_json() | {"reason": ""} == {
+        "mode": "incremental",
+        "reason": "",
+        "candidates": 1,
+        "recomputed": 1,
+        "changed": 1,
+    }
+    assert result.summary.users == 1
+    incremental = _rows(cohort_url)
+    recompute(cohort_url, options=OPTIONS, as_of=AS_OF)
+    assert incremental.equals(_rows(cohort_url))
+
+
+def test_params_change_and_other_runs(cohort_url: str, tmp_path: Path) -> None:
+    recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    recompute_users(cohort_url, [BOB], as_of=AS_OF, trigger="test")
+    later = recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert (later.incremental.mode, later.incremental.candidates) == ("incremental", 1)
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"min_attempts": 3}))
+    activate_params(cohort_url, params)
+    changed = recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert changed.incremental.mode == "full"
+    assert "params" in changed.incremental.reason
+
+
+def test_a_plain_full_run_in_between_makes_the_next_one_full(cohort_url: str) -> None:
+    recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF)
+    recompute(cohort_url, options=OPTIONS, as_of=AS_OF)
+    after = recompute_incremental(cohort_url, options=OPTIONS, as_of=AS_OF)
+    assert after.incremental.mode == "full"
+    assert "another run wrote" in after.incremental.reason
+
+
+def test_cli_incremental_json_has_the_extra_key(cohort_url: str) -> None:
+    args = ["recompute", "--incremental", "--json", "--as-of", AS_OF.isoformat()]
+    result = CliRunner().invoke(app, [*args, "--trigger", "test", "--database-url", cohort_url])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["incremental"]["mode"] == "full"
+    assert summary["records_upserted"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: random steps, the incremental table equals a full recompute's after each.
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class World:
+    """Two stores with the same source rows: one kept by --incremental, one by full runs."""
+
+    urls: tuple[str, str]
+    as_of: datetime = AS_OF
+    sessions: list[str] = field(default_factory=list)
+
+    def sql(self, text: str) -> None:
+        for url in self.urls:
+            execute(url, text)
+
+
+users = st.sampled_from([ALICE, BOB])
+steps = st.one_of(
+    st.tuples(
+        st.just("insert"),
+        users,
+        st.integers(0, 95),  # days before as_of (a late arrival when large)
+        st.lists(
+            st.tuples(st.integers(0, 11), st.booleans()),
+            min_size=1,
+            max_size=6,
+            unique_by=lambda answer: answer[0],
+        ),
+    ),
+    st.tuples(st.just("delete"), st.integers(0, 20)),
+    st.tuples(st.just("retag"), st.integers(0, 11), st.sampled_from([10, 11])),
+    st.tuples(st.just("advance"), st.integers(1, 24 * 40)),
+)
+
+
+def _apply(world: World, step: tuple) -> None:
+    kind = step[0]
+    if kind == "insert":
+        _, user, days, answers = step
+        submitted = world.as_of - timedelta(days=days, minutes=1)
+        session = _session(world.urls[0], user, submitted, answers)
+        text = _session_sql_copy(world.urls[0], session)
+        execute(world.urls[1], text)
+        world.sessions.append(session)
+    elif kind == "delete" and world.sessions:
+        session = world.sessions.pop(step[1] % len(world.sessions))
+        for url in world.urls:
+            _delete_session(url, session)
+    elif kind == "retag":
+        _, question, theme = step
+        vid = str(uuid.UUID(int=0x10000000_0000_4000_8000_000000000000 + 100 + question))
+        block = 1 if theme == 10 else 2
+        world.sql(
+            f"UPDATE question_versions SET theme_id = {theme}, block_id = {block} "
+            f"WHERE id = '{vid}'"
+        )
+    elif kind == "advance":
+        world.as_of += timedelta(hours=step[1])
+
+
+def _session_sql_copy(url: str, session: str) -> str:
+    """The inserts that recreate ``session`` (same ids) in the other store."""
+    with open_store(url) as store:
+        parts = []
+        for table, key in (
+            ("test_sessions", "id"),
+            ("session_questions", "session_id"),
+            ("session_answers", "session_id"),
+        ):
+            rows = store._fetch_frame(f"SELECT * FROM {table} WHERE {key} = '{session}'", None)
+            for row in rows.iter_rows():
+                values = ", ".join(_literal(value) for value in row)
+                parts.append(f"INSERT INTO {table} VALUES ({values})")
+    return ";\n".join(parts)
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat()}'"
+    return f"'{value}'"
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(steps, min_size=1, max_size=4))
+def test_incremental_equals_full_after_every_step(plan: list[tuple]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        urls = (f"duckdb:///{folder}/inc.duckdb", f"duckdb:///{folder}/full.duckdb")
+        for url in urls:
+            with open_store(url) as store:
+                store.init_schema()
+            load_small_cohort(url)
+        world = World(urls)
+        recompute_incremental(urls[0], options=OPTIONS, as_of=world.as_of, full_share=1.0)
+        recompute(urls[1], options=OPTIONS, as_of=world.as_of)
+        for step in plan:
+            _apply(world, step)
+            result = recompute_incremental(
+                urls[0], options=OPTIONS, as_of=world.as_of, full_share=1.0
+            )
+            recompute(urls[1], options=OPTIONS, as_of=world.as_of)
+            incremental, full = _rows(urls[0]), _rows(urls[1])
+            assert incremental.equals(full), (step, result.incremental, incremental, full)
