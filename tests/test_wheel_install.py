@@ -184,4 +184,4 @@ def test_wheel_installs_and_inits_outside_the_repo(tmp_path: Path) -> None:
     finally:
         con.close()
     assert tables == SPEC_TABLES
-    assert versions == [("mastery", "v0", "ACTIVE")]
+    assert sorted(versions) == [("mastery", "v0", "ACTIVE"), ("mastery", "v1", "ACTIVE")]
