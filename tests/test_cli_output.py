@@ -184,3 +184,20 @@ def test_reading_a_missing_duckdb_file_creates_nothing(
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == "error: no such DuckDB file: typo.duckdb\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_init_json_names_what_it_created_and_the_active_params(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    url = f"duckdb:///{tmp_path / 'init.duckdb'}"
+    first = CliRunner().invoke(app, ["init", "--json", "--database-url", url])
+    assert first.exit_code == 0, first.output
+    created = json.loads(first.stdout)
+    assert "user_theme_mastery" in created["created"]
+    assert created["existing"] == []
+    assert len(created["params_checksum"]) == 64
+    again = json.loads(CliRunner().invoke(app, ["init", "--json", "--database-url", url]).stdout)
+    assert again["created"] == []
+    assert again["params_id"] == created["params_id"]

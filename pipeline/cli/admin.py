@@ -28,11 +28,23 @@ def init(
             help="Postgres: grant this existing role exactly what recompute runs need.",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create the tables and indexes that are absent and seed the algorithm registry."""
     from pipeline import api
 
     report = api.init_database(database_url, grant_to=grant_to)
+    if as_json:
+        print_result_json(
+            {
+                "created": list(report.created),
+                "existing": list(report.existing),
+                "params_id": report.params_id,
+                "params_checksum": report.params_checksum,
+                "granted": list(report.granted),
+            }
+        )
+        return
     out.print(f"created: {', '.join(report.created) or 'none (all tables existed)'}")
     out.print(f"active params {report.params_id} (checksum {report.params_checksum[:12]})")
     if grant_to is not None:

@@ -95,6 +95,7 @@ def run(database_url: str | DatabaseUrl | None, spec: RunSpec, options: RunOptio
             return replace(summary, data_quality=quality, dry_run=True, mass_change=warning)
         # The run is the lock (SPEC §8): taken by scope on the connection that writes, so
         # losing that connection loses the lock and the uncommitted writes together.
+        store.on_wait = options.progress  # a waiting run says what it waits for
         with store.run_lock(wait=options.wait, user_ids=spec.scope.user_ids):
             ledger.abandon_dead_runs(store)
             with store.transaction():  # RUNNING is never visible without its liveness lock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -97,6 +97,8 @@ class Store(ABC):
         self.url = url
         self.lock_timeout = DEFAULT_LOCK_TIMEOUT
         self.deadline: float | None = None
+        self.on_wait: Callable[[str], None] | None = None
+        """Told once what a waiting run waits for (the CLI shows it)."""
         self.max_wait: float | None = None
 
     def __enter__(self) -> Store:

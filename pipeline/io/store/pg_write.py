@@ -248,6 +248,7 @@ def take_scope_locks(
     ``release_scope_lock.sql`` releases."""
     whole = not user_ids
     params = {"whole": whole, "user_ids": ",".join(user_ids)}
+    told = False
     while True:
         rows = store.fetch_all("try_scope_lock", params)
         cohort = "" if not rows[0][2] else ("exclusive" if whole else "shared")
@@ -260,6 +261,11 @@ def take_scope_locks(
         if store.deadline is not None and time.monotonic() >= store.deadline:
             running = _running_message(store, whole).split(";")[0]
             raise MasteryError(f"{store.gave_up()}: {running}")
+        if store.on_wait is not None and not told:
+            told = True
+            store.on_wait(
+                "waiting for " + _running_message(store, whole).split(": ", 1)[1].split(";")[0]
+            )
         time.sleep(0.2)
 
 
