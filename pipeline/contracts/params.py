@@ -92,11 +92,11 @@ class Params(BaseModel):
         """Validate raw params; missing keys take the defaults, unknown keys are errors."""
         if raw is not None and not isinstance(raw, Mapping):
             raise ParamsError("invalid params: expected a JSON object")
-        merged = {**DEFAULT_PARAMS, **_decimals(dict(raw or {}))}
+        merged = {**DEFAULT_PARAMS, **exact_decimals(dict(raw or {}))}
         try:
             params = cls.model_validate(merged)
         except ValidationError as exc:
-            problems = _describe(exc)
+            problems = describe_validation(exc)
             # field errors stop pydantic before the cross-field rules: check them on what parsed
             problems += [p for p in _raw_cross_field_problems(merged) if p not in problems]
             raise ParamsError("invalid params: " + "; ".join(problems)) from None
@@ -106,13 +106,7 @@ class Params(BaseModel):
     @classmethod
     def from_json(cls, text: str) -> Params:
         """Parse JSON keeping decimals exact (0.35 stays 0.35, never a binary float)."""
-        try:
-            raw = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise ParamsError(
-                f"invalid params: not valid JSON ({exc.msg} at line {exc.lineno})"
-            ) from None
-        return cls.from_mapping(raw)
+        return cls.from_mapping(load_exact_json(text, "invalid params"))
 
     def to_json_obj(self) -> dict[str, Any]:
         """Plain JSON-ready dict with decimals as Decimal (serialize with :func:`dumps`)."""
@@ -129,7 +123,7 @@ class Params(BaseModel):
         return dumps(self.to_json_obj(), sort_keys=True)
 
     def checksum(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return checksum_of(self.canonical_json())
 
 
 def default_params() -> Params:
@@ -140,6 +134,20 @@ def params_document(params: Params | ParamsV1) -> str:
     """The params as an indented JSON file (the SPEC's key order) that :meth:`Params.from_json`
     reads back to the same checksum."""
     return json.dumps(_plain_numbers(params.to_json_obj()), indent=2)
+
+
+def load_exact_json(text: str, problem: str) -> Any:
+    """JSON with every decimal kept exact (0.35 stays 0.35, never a binary float); bad JSON is
+    one line starting with ``problem``."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ParamsError(f"{problem}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def checksum_of(canonical_json: str) -> str:
+    """The sha256 a params row is stored and compared by (SPEC §2)."""
+    return hashlib.sha256(canonical_json.encode()).hexdigest()
 
 
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
@@ -169,14 +177,14 @@ def _difficulty_key(name: str) -> str:
     return name.strip().lower()
 
 
-def _decimals(obj: Any) -> Any:
+def exact_decimals(obj: Any) -> Any:
     """Floats from Python callers become the Decimal of their shortest repr (0.35 -> 0.35)."""
     if isinstance(obj, float):
         return Decimal(repr(obj))
     if isinstance(obj, Mapping):
-        return {k: _decimals(v) for k, v in obj.items()}
+        return {k: exact_decimals(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_decimals(v) for v in obj]
+        return [exact_decimals(v) for v in obj]
     return obj
 
 
@@ -233,7 +241,8 @@ def _weight(value: Any) -> bool:
     )
 
 
-def _describe(exc: ValidationError) -> list[str]:
+def describe_validation(exc: ValidationError) -> list[str]:
+    """Every pydantic error as one short ``field: problem`` text."""
     parts = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"])

@@ -7,8 +7,6 @@ JSON, and hence the checksum, never depends on binary floats.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
@@ -24,7 +22,13 @@ from pydantic import (
 )
 
 from pipeline.contracts.errors import ParamsError
-from pipeline.contracts.params import dumps
+from pipeline.contracts.params import (
+    checksum_of,
+    describe_validation,
+    dumps,
+    exact_decimals,
+    load_exact_json,
+)
 
 ALGO = "v1"
 DEFAULT_PARAMS_V1: dict[str, Any] = {
@@ -114,7 +118,7 @@ class ParamsV1(BaseModel):
         take the defaults, unknown keys are errors."""
         if raw is not None and not isinstance(raw, Mapping):
             raise ParamsError("invalid v1 params: expected a JSON object")
-        given = _decimals(dict(raw or {}))
+        given = exact_decimals(dict(raw or {}))
         merged = {**DEFAULT_PARAMS_V1, **given}
         for nested in ("prior_answers", "weights"):
             if isinstance(given.get(nested), Mapping):
@@ -122,18 +126,12 @@ class ParamsV1(BaseModel):
         try:
             return cls.model_validate(merged)
         except ValidationError as exc:
-            raise ParamsError("invalid v1 params: " + _describe(exc)) from None
+            raise ParamsError("invalid v1 params: " + "; ".join(describe_validation(exc))) from None
 
     @classmethod
     def from_json(cls, text: str) -> ParamsV1:
         """Parse JSON keeping decimals exact (0.55 stays 0.55, never a binary float)."""
-        try:
-            raw = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise ParamsError(
-                f"invalid v1 params: not valid JSON ({exc.msg} at line {exc.lineno})"
-            ) from None
-        return cls.from_mapping(raw)
+        return cls.from_mapping(load_exact_json(text, "invalid v1 params"))
 
     def to_json_obj(self) -> dict[str, Any]:
         """Plain JSON-ready dict with decimals as Decimal (serialize with :func:`dumps`)."""
@@ -150,30 +148,8 @@ class ParamsV1(BaseModel):
         return dumps(self.to_json_obj(), sort_keys=True)
 
     def checksum(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return checksum_of(self.canonical_json())
 
 
 def default_params_v1() -> ParamsV1:
     return ParamsV1.from_mapping({})
-
-
-def _decimals(obj: Any) -> Any:
-    """Floats from Python callers become the Decimal of their shortest repr (0.55 -> 0.55)."""
-    if isinstance(obj, float):
-        return Decimal(repr(obj))
-    if isinstance(obj, Mapping):
-        return {k: _decimals(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_decimals(v) for v in obj]
-    return obj
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
