@@ -7,6 +7,7 @@ the data-quality counts beside. LazyFrame in, DataFrame out; no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -87,20 +88,18 @@ def mastery_rows(aggregates: pl.LazyFrame, params: Params) -> pl.LazyFrame:
     return output_rows(breakdown_json(scored, params))
 
 
-def output_rows(scored: pl.LazyFrame) -> pl.LazyFrame:
-    """OUTPUT_SCHEMA's columns in order, in its dtypes; a null year defaults to 1."""
+def output_rows(
+    scored: pl.LazyFrame, schema: pl.Schema = OUTPUT_SCHEMA, keys: Sequence[str] = KEYS
+) -> pl.LazyFrame:
+    """``schema``'s columns in order, in its dtypes, sorted by ``keys``; a null year defaults
+    to 1 (the history's schema adds ``as_of``, read as it is)."""
     attempts, correct = pl.col("attempts_total"), pl.col("correct_total")
-    columns = {
-        "user_id": pl.col("user_id"),
-        "theme_id": pl.col("theme_id"),
+    derived = {
         "year": pl.col("year").fill_null(1),
-        "block_id": pl.col("block_id"),
-        "attempts_total": attempts,
-        "correct_total": correct,
         "accuracy_pct": decimal_from_units(accuracy_pct_units(correct, attempts), PCT_PLACES),
         "mastery_score": decimal_from_units(pl.col("score"), SCORE_PLACES),
-        "last_attempt_at": pl.col("last_attempt_at"),
-        "breakdown_json": pl.col("breakdown_json"),
     }
-    typed = [columns[name].cast(dtype).alias(name) for name, dtype in OUTPUT_SCHEMA.items()]
-    return scored.select(typed).sort(KEYS)
+    typed = [
+        derived.get(name, pl.col(name)).cast(dtype).alias(name) for name, dtype in schema.items()
+    ]
+    return scored.select(typed).sort(keys)

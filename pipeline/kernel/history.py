@@ -20,18 +20,14 @@ from pipeline.contracts.frames import KEYS, OUTPUT_SCHEMA
 from pipeline.contracts.params import Params
 from pipeline.contracts.scope import utc
 from pipeline.kernel.aggregates import (
-    difficulty_weight,
+    aggregates_by,
     identified_rows,
-    latest_block_attempt,
     with_known_tags,
 )
 from pipeline.kernel.breakdown import breakdown_json
+from pipeline.kernel.cohort import output_rows
 from pipeline.kernel.scoring import (
-    PCT_PLACES,
-    SCORE_PLACES,
-    accuracy_pct_units,
     bucket_contributions,
-    decimal_from_units,
     mastery_score,
 )
 from pipeline.kernel.window import typed_attempts
@@ -96,39 +92,12 @@ def bucket_sums_per_date(params: Params) -> list[pl.Expr]:
 
 def aggregates_per_date(kept: pl.LazyFrame, params: Params) -> pl.LazyFrame:
     """:func:`pipeline.kernel.aggregates.theme_aggregates` grouped by ``as_of`` too."""
-    if params.use_difficulty:
-        kept = kept.with_columns(difficulty_weight=difficulty_weight(params))
-    grouped = kept.group_by(HISTORY_KEYS).agg(
-        pl.len().alias("attempts_total"),
-        pl.col("is_correct").fill_null(False).sum().alias("correct_total"),
-        pl.col("answered_at").max().alias("last_attempt_at"),
-        latest_block_attempt().alias("identity"),
-        *bucket_sums_per_date(params),
-    )
-    return grouped.with_columns(
-        year=pl.col("identity").struct.field("year"),
-        block_id=pl.col("identity").struct.field("block_id"),
-    ).drop("identity")
+    return aggregates_by(kept, params, HISTORY_KEYS, bucket_sums_per_date(params))
 
 
 def history_rows(scored: pl.LazyFrame) -> pl.LazyFrame:
     """:func:`pipeline.kernel.cohort.output_rows` with ``as_of`` first (HISTORY_SCHEMA)."""
-    attempts, correct = pl.col("attempts_total"), pl.col("correct_total")
-    columns = {
-        AS_OF: pl.col(AS_OF),
-        "user_id": pl.col("user_id"),
-        "theme_id": pl.col("theme_id"),
-        "year": pl.col("year").fill_null(1),
-        "block_id": pl.col("block_id"),
-        "attempts_total": attempts,
-        "correct_total": correct,
-        "accuracy_pct": decimal_from_units(accuracy_pct_units(correct, attempts), PCT_PLACES),
-        "mastery_score": decimal_from_units(pl.col("score"), SCORE_PLACES),
-        "last_attempt_at": pl.col("last_attempt_at"),
-        "breakdown_json": pl.col("breakdown_json"),
-    }
-    typed = [columns[name].cast(dtype).alias(name) for name, dtype in HISTORY_SCHEMA.items()]
-    return scored.select(typed).sort(HISTORY_KEYS)
+    return output_rows(scored, HISTORY_SCHEMA, HISTORY_KEYS)
 
 
 def compute_history(
