@@ -5,7 +5,9 @@
 Per round, in this order and on the same database: (1) ``mastery recompute --json`` in its own
 process (wall seconds, its stage profile; its ``load`` stage is the write the run uses);
 (2) the separate-tables copy: the exact statements the extract runs (needed columns, window
-rows only), fetched in binary through ADBC into Arrow and not joined; (3) the same attempts as
+rows only), fetched in binary through ADBC into Arrow and not joined, one after the other
+(``total_s``: the floor) and again split over two connections at once as the extract reads
+them (``parallel_s``); (3) the same attempts as
 the one-statement SQL join the extract used before issue 20, through ADBC; (4) the output rows
 binary-COPYed into an unlogged (temporary) staging table, rolled back; (5) Mastery v0 as one
 SQL statement inside Postgres (``benchmarks.peers``). Source tables are only read; the run and
@@ -22,6 +24,7 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,7 +105,36 @@ def separate_copy(url: str, as_of: datetime, lookback_days: int) -> dict[str, An
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "rows": rows,
         "total_s": round(sum(seconds.values()), 2),
+        "parallel_s": round(parallel_copy(url, uri, params, versions, incomplete), 2),
     }
+
+
+def parallel_copy(
+    url: str, uri: str, params: dict[str, Any], versions: dict[str, str], incomplete: str
+) -> float:
+    """Wall seconds for the same statements on two connections at once, split as the extract
+    splits them (sessions and answers on one; session questions, versions and the snapshot
+    re-read on the other): the floor of a two-connection read on this machine."""
+    snapshots = {**params, "version_ids": incomplete}
+    main = [_numbered(url, name, params) for name in _WINDOW_READS[:2]]
+    other = [
+        _numbered(url, "extract_session_questions", params),
+        _numbered(url, "extract_question_versions", versions),
+        _numbered(url, "extract_session_snapshots", snapshots),
+    ]
+
+    def reads(statements: list[tuple[str, list[Any]]]) -> None:
+        with adbc.connect(uri) as conn, conn.cursor() as cursor:
+            for text, values in statements:
+                cursor.execute(text, parameters=tuple(values))
+                pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
+
+    side = threading.Thread(target=reads, args=(other,))
+    start = time.perf_counter()
+    side.start()
+    reads(main)
+    side.join()
+    return time.perf_counter() - start
 
 
 _WINDOW_READS = ("extract_sessions", "extract_session_answers", "extract_session_questions")
@@ -191,6 +223,8 @@ def ratios(figures: dict[str, Any]) -> dict[str, float]:
         "run_wall_over_floor": run["wall_s"] / figures["floor_s"],
         "join_extract_over_separate_copy": figures["join_extract_s"]
         / figures["separate_copy"]["total_s"],
+        "extract_over_parallel_copy": run["stage_seconds"]["extract"]
+        / figures["separate_copy"]["parallel_s"],
     }
     if "sql_peer_s" in figures:
         out["sql_peer_over_pipeline_wall"] = figures["sql_peer_s"] / run["wall_s"]

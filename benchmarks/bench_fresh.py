@@ -7,16 +7,19 @@ Holds one :class:`FreshRecomputer` and makes ``--calls`` calls, each over 1..``-
 random users who have a session in the window; each call is one logged run (``algo_runs``
 row, trigger ``api``) that upserts their ``user_theme_mastery`` rows. Source tables are only
 read. Prints median, p90, p99 and max of the wall time per call, and the median seconds of
-each stage (``prepare``: params/lookups staleness check and user check; ``ledger``: abandon
-check and the RUNNING row; ``extract``; ``validate_input``; ``compute``; ``validate_output``;
-``load``: stage, merge and SUCCESS in one transaction, commit included). ``--warmup`` calls
-are not counted.
+each stage (``prepare``: params/lookups staleness check, then under the scope lock the users'
+check and their stored keys in one query; ``ledger``: abandon check and the RUNNING row;
+``extract``; ``validate_input``; ``compute``; ``validate_output``; ``load``: stage table, copy
+and merge) and the median of what no stage covers (``unstaged``: the scope locks, the SUCCESS
+update, the commit, the summary). Prints the 1-minute load average before and after: the
+machine is shared, and wall times move with it. ``--warmup`` calls are not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import time
@@ -40,6 +43,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    load_before = os.getloadavg()[0]
     with FreshRecomputer(args.database_url, trigger="api", wait=True) as fresh:
         since = datetime.now(UTC) - timedelta(days=fresh.params.lookback_days - 1)
         found = fresh.store.fetch_frame("select_users_with_sessions", {"since": since.isoformat()})
@@ -47,6 +51,7 @@ def main() -> None:
         if not users:
             raise SystemExit("no users with sessions")
         walls: list[float] = []
+        unstaged: list[float] = []
         stages: dict[str, list[float]] = {}
         for call in range(args.warmup + args.calls):
             chosen = rng.sample(users, rng.randint(1, min(args.max_users, len(users))))
@@ -56,6 +61,7 @@ def main() -> None:
             if call < args.warmup:
                 continue
             walls.append(wall)
+            unstaged.append(wall - sum(summary.stage_seconds.values()))
             for name, seconds in summary.stage_seconds.items():
                 stages.setdefault(name, []).append(seconds)
     ms = [w * 1000 for w in walls]
@@ -68,7 +74,9 @@ def main() -> None:
         "p99_ms": round(_percentile(ms, 0.99), 2),
         "max_ms": round(max(ms), 2),
         "stage_median_ms": {k: round(statistics.median(v) * 1000, 2) for k, v in stages.items()},
+        "unstaged_median_ms": round(statistics.median(unstaged) * 1000, 2),
         "stage_p99_ms": {k: round(_percentile(v, 0.99) * 1000, 2) for k, v in stages.items()},
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     print(json.dumps(result, indent=2))
 

@@ -325,6 +325,10 @@ def test_cli_on_the_real_subset(duckdb_url: str, tmp_path: Path) -> None:
     assert v1["ece"] <= 0.03
     predictions = pl.read_parquet(output)
     assert predictions.height == 90_586
+    # read in 3 partitions of students: the same report, to the last digit
+    split = runner.invoke(cli(), [*common, "--format", "json", "--partitions", "3"])
+    assert split.exit_code == 0, split.output
+    assert json.loads(split.output) == report
     assert {"v0", "v0:insufficient", "v1", "v1:theme", "base_rate"} <= set(predictions.columns)
 
     table = runner.invoke(cli(), [*common, "--algo", "v1"], env={"COLUMNS": "200"})

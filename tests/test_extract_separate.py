@@ -12,6 +12,7 @@ history outside the window is never sent.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -20,9 +21,10 @@ import psycopg
 import pytest
 
 from pipeline import init_database
+from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.frames import RAW_ATTEMPT_SCHEMA
 from pipeline.contracts.scope import window_start
-from pipeline.io.store import WHOLE, Partition, open_store
+from pipeline.io.store import WHOLE, Partition, open_store, pg_extract
 from pipeline.io.store import postgres as postgres_store
 from pipeline.io.store.attempt_tables import RawRead
 from pipeline.io.url import parse_database_url
@@ -215,3 +217,65 @@ def test_an_empty_window_gives_an_empty_frame_of_the_schema(pg_url: str, path: s
     assert read.frame.is_empty()
     assert read.frame.schema == RAW_ATTEMPT_SCHEMA
     assert read.rows_read["test_sessions"] == 0
+
+
+def test_both_connections_read_one_snapshot(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The semi-join path reads on two connections. A session committed after the sessions
+    were read, but before the second connection starts, is seen by neither: the second one
+    reads the first one's exported snapshot. Its id sorts first, so a second connection reading
+    the new state would number every session differently (session_index) and join answers to
+    the wrong session questions. (The by-id path reads on one connection.)"""
+    monkeypatch.setattr(postgres_store, "SESSION_ID_LIST_LIMIT", 0)
+    init_database(pg_url)
+    load_small_cohort(pg_url)
+    expected = reference(pg_url)
+    early = "00000000-0000-0000-0000-000000000001"
+    question = "00000000-0000-4000-8000-000000000000"  # question 0 of tests.cohort
+    submitted = (AS_OF - timedelta(days=1)).isoformat()
+    imported = pg_extract._import_snapshot
+
+    def commit_a_session_first(reader: pg_extract._Reader, snapshot: str) -> None:
+        execute(
+            pg_url,
+            "INSERT INTO test_sessions (id, user_id, mode, status, created_at, submitted_at)"
+            f" VALUES ('{early}', '{BOB}', 'EXAM', 'SUBMITTED', '{submitted}', '{submitted}');"
+            "INSERT INTO session_questions (id, session_id, question_id, position)"
+            f" VALUES ('{_id(900)}', '{early}', '{question}', 0);"
+            "INSERT INTO session_answers (id, session_id, question_id, is_correct, answered_at)"
+            f" VALUES ('{_id(901)}', '{early}', '{question}', true, '{submitted}');",
+        )
+        imported(reader, snapshot)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pg_extract, "_import_snapshot", commit_a_session_first)
+        read = extract(pg_url)
+    assert frame(read).equals(expected)
+    assert early not in set(read.frame["session_id"].to_list())
+    assert early in set(frame(extract(pg_url))["session_id"].to_list())
+
+
+def test_a_failed_read_leaves_no_connection_open(pg_url: str, path: str) -> None:
+    """The answers read fails (its table is locked past the statement timeout of a bounded
+    run): the session questions read on the other connection is cancelled, both connections
+    are closed, and the error is one line."""
+    init_database(pg_url)
+    load_small_cohort(pg_url)
+    libpq = parse_database_url(pg_url).libpq_uri
+    with psycopg.connect(libpq) as holder:
+        holder.execute("LOCK TABLE session_answers IN ACCESS EXCLUSIVE MODE")
+        with open_store(pg_url) as store:
+            store.limit_waits(lock_timeout=1.0, max_wait=1.5)
+            with pytest.raises(MasteryError, match="read from Postgres failed"):
+                store.extract_raw(window_start(AS_OF, LOOKBACK), AS_OF, (), WHOLE)
+        holder.rollback()
+        deadline = time.monotonic() + 10  # a closed connection's backend exits just after
+        while True:
+            left = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+            holder.rollback()
+            if left == (0,) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert left == (0,)

@@ -130,3 +130,41 @@ def test_extract_plan_uses_an_index_on_user_id(pg_url: str) -> None:
     )
     text = "\n".join(str(row[0]) for row in plan.iter_rows())
     assert "ix_test_sessions_user" in text, text
+
+
+def test_fresh_extract_plan_stays_on_the_user_index_when_generic(pg_url: str) -> None:
+    """A warm connection prepares the extract and, after a few calls, Postgres may keep one
+    generic plan for it: that plan must still look the users up, not scan the window."""
+    with open_store(pg_url) as store:
+        store.init_schema()
+        text, _ = store.numbered_sql(
+            "fresh_extract_attempts", {"window_start": "", "as_of": "", "user_ids": ""}
+        )
+        store._run_script("SET plan_cache_mode = force_generic_plan")
+        store._run_script(f"PREPARE fresh_extract AS {text}")
+        plan = store._fetch_frame(
+            "EXPLAIN EXECUTE fresh_extract('2026-01-01T00:00:00+00:00', "
+            f"'2026-03-01T00:00:00+00:00', '{ALICE},{BOB}')",
+            None,
+        )
+    lines = "\n".join(str(row[0]) for row in plan.iter_rows())
+    assert "ix_test_sessions_user_submitted" in lines, lines
+    assert "Seq Scan on test_sessions" not in lines, lines
+
+
+def test_malformed_user_id_is_one_line_and_logs_no_run(cohort_url: str) -> None:
+    with FreshRecomputer(cohort_url, trigger="test") as fresh, pytest.raises(MasteryError) as err:
+        fresh.recompute([ALICE, "not-a-uuid"], as_of=AS_OF)
+    assert str(err.value) == "malformed user id 'not-a-uuid': expected a UUID"
+    assert runs(cohort_url).is_empty()
+
+
+def test_many_warm_calls_keep_equal_rows(cohort_url: str) -> None:
+    """Past the calls after which drivers and servers switch to kept plans and kept tags."""
+    with FreshRecomputer(cohort_url, trigger="test") as fresh:
+        for _ in range(8):
+            fresh.recompute([ALICE, BOB, CAROL], as_of=AS_OF)
+    fresh_rows = _rows(cohort_url)
+    recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
+    assert fresh_rows.equals(_rows(cohort_url))
+    assert runs(cohort_url)["status"].to_list() == ["SUCCESS"] * 9

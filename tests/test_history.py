@@ -1,8 +1,9 @@
 """``mastery history`` (issue 18): one extract and one pass equal a dry run as of each date.
 
-The per-date variants of pipeline/kernel/history.py (window, kept attempts, bucket sums read an
-``as_of`` column) are proved here equal, row for row and digit for digit, to the scalar kernel
-(pure, with and without difficulty weights) and to a separate dry run per date (both stores).
+pipeline/kernel/history.py (the kernel's own per-date steps stacked by date) is proved here
+equal, row for row and digit for digit, to the kernel as of each date (pure, with and without
+difficulty weights) and to a separate dry run per date (both stores), whatever the partition
+count.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from pipeline.cli import app
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.frames import OUTPUT_COLUMNS
 from pipeline.contracts.params import Params
-from pipeline.io.extract import Window, extract_from_store
+from pipeline.io.extract import Window, extract_from_store, read_raw_attempts
 from pipeline.io.store import open_store
 from pipeline.kernel import compute_cohort
 from pipeline.kernel.history import compute_history
-from pipeline.run.history import history_dates, parse_every
+from pipeline.run.history import default_partitions, history_dates, parse_every
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.cohort import ALICE, AS_OF, load_small_cohort
@@ -112,6 +113,39 @@ def test_history_equals_a_dry_run_per_date(history_url: str, tmp_path: Path) -> 
         assert got.equals(dry_rows(history_url, date, tmp_path)), date
 
 
+def test_history_is_the_same_whatever_the_partition_count(history_url: str, tmp_path: Path) -> None:
+    """Users never span partitions: 1, 3 and 7 partitions give the same file, row for row and
+    in the same order (by as_of, user, theme), and the same rows held in memory."""
+    dates = history_dates(END - timedelta(days=28), END, timedelta(days=7))
+    one = api.history(history_url, dates, output=tmp_path / "1.parquet", partitions=1)
+    assert one.partitions == 1
+    assert one.row_count > 0
+    assert one.rows["user_id"].n_unique() > 10  # enough users to fill every partition
+    for count in (3, 7):
+        split = api.history(
+            history_url, dates, output=tmp_path / f"{count}.parquet", partitions=count
+        )
+        assert split.partitions == count
+        assert pl.read_parquet(tmp_path / f"{count}.parquet").equals(one.rows), count
+        assert api.history(history_url, dates, partitions=count).rows.equals(one.rows), count
+    expected_order = one.rows.sort("as_of", "user_id", "theme_id")
+    assert one.rows.equals(expected_order)
+
+
+def test_default_partitions_follow_the_window_answers(history_url: str) -> None:
+    """About ``per`` answers of the window per partition, never more partitions than users."""
+    dates = history_dates(END - timedelta(days=28), END, timedelta(days=7))
+    assert api.history(history_url, dates).partitions == 1  # a small cohort: one partition
+    window = Window(api.Scope(), END, 90 + 28)
+    with open_store(history_url) as store:
+        raw = read_raw_attempts(store, window)  # one row per answer of the window's sessions
+        users = raw["user_id"].n_unique()
+        assert default_partitions(store, window, per=raw.height) == 1
+        assert default_partitions(store, window, per=-(-raw.height // 3)) == 3
+        assert default_partitions(store, window, per=1) == 25  # capped: the cohort's users
+    assert raw.height > 3 * users > 0
+
+
 def test_history_scope_exclusions_and_cli(small_url: str, tmp_path: Path) -> None:
     history_url = small_url
     dates = history_dates(AS_OF - timedelta(days=14), AS_OF, timedelta(days=7))
@@ -120,7 +154,7 @@ def test_history_scope_exclusions_and_cli(small_url: str, tmp_path: Path) -> Non
     # ALICE's 3 theme-11 answers (20 days before AS_OF) are in the one extract, and left out
     assert whole.excluded_attempts == 3
     assert whole.rows.filter(pl.col("theme_id") == 11).is_empty()
-    result = api.history(history_url, dates, users=[ALICE], themes=[10])
+    result = api.history(history_url, dates, scope=api.Scope((ALICE,), (10,)))
     assert set(result.rows["user_id"]) == {ALICE}
     assert set(result.rows["theme_id"]) == {10}
     last = result.rows.filter(pl.col("as_of") == AS_OF)
@@ -143,10 +177,13 @@ def test_history_scope_exclusions_and_cli(small_url: str, tmp_path: Path) -> Non
             "--output",
             str(target),
             "--json",
+            "--partitions",
+            "2",
             "--database-url",
             history_url,
         ],
     )
     assert out.exit_code == 0, out.output
     assert '"dates":3' in out.stdout.replace(" ", "")
+    assert '"partitions":2' in out.stdout.replace(" ", "")
     assert pl.read_parquet(target)["user_id"].unique().to_list() == [ALICE]

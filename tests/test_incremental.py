@@ -22,6 +22,7 @@ from pipeline.cli import app
 from pipeline.io.store import open_store
 from tests.cohort import ALICE, AS_OF, BOB, load_small_cohort
 from tests.dbutil import execute, mastery_rows
+from tests.harness import fresh_postgres_database
 
 VOLATILE = ("id", "computed_at", "run_id")
 OPTIONS = RunOptions(trigger="test", allow_mass_change=True)
@@ -220,19 +221,29 @@ def _literal(value: object) -> str:
 @given(st.lists(steps, min_size=1, max_size=4))
 def test_incremental_equals_full_after_every_step(plan: list[tuple]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        urls = (f"duckdb:///{folder}/inc.duckdb", f"duckdb:///{folder}/full.duckdb")
-        for url in urls:
-            with open_store(url) as store:
-                store.init_schema()
-            load_small_cohort(url)
-        world = World(urls)
-        recompute_incremental(urls[0], options=OPTIONS, as_of=world.as_of, full_share=1.0)
+        _check_plan((f"duckdb:///{folder}/inc.duckdb", f"duckdb:///{folder}/full.duckdb"), plan)
+
+
+@pytest.mark.integration
+@settings(max_examples=3, deadline=None)
+@given(st.lists(steps, min_size=1, max_size=4))
+def test_incremental_equals_full_after_every_step_on_postgres(plan: list[tuple]) -> None:
+    """The same property through Postgres' own fingerprint statement."""
+    with fresh_postgres_database() as inc_url, fresh_postgres_database() as full_url:
+        _check_plan((inc_url, full_url), plan)
+
+
+def _check_plan(urls: tuple[str, str], plan: list[tuple]) -> None:
+    for url in urls:
+        with open_store(url) as store:
+            store.init_schema()
+        load_small_cohort(url)
+    world = World(urls)
+    recompute_incremental(urls[0], options=OPTIONS, as_of=world.as_of, full_share=1.0)
+    recompute(urls[1], options=OPTIONS, as_of=world.as_of)
+    for step in plan:
+        _apply(world, step)
+        result = recompute_incremental(urls[0], options=OPTIONS, as_of=world.as_of, full_share=1.0)
         recompute(urls[1], options=OPTIONS, as_of=world.as_of)
-        for step in plan:
-            _apply(world, step)
-            result = recompute_incremental(
-                urls[0], options=OPTIONS, as_of=world.as_of, full_share=1.0
-            )
-            recompute(urls[1], options=OPTIONS, as_of=world.as_of)
-            incremental, full = _rows(urls[0]), _rows(urls[1])
-            assert incremental.equals(full), (step, result.incremental, incremental, full)
+        incremental, full = _rows(urls[0]), _rows(urls[1])
+        assert incremental.equals(full), (step, result.incremental, incremental, full)

@@ -163,6 +163,13 @@ EXPECTED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("as_of", TSTZ, NOT_NULL),
         ("run_id", UUID, NOT_NULL),
     ],
+    # Issue 17 (`mastery follow`): where a worker stopped, so a restart loses no user.
+    "mastery_follow_state": [
+        ("worker", TEXT, NOT_NULL),
+        ("watermark", TSTZ, NOT_NULL),
+        ("run_id", UUID, NOT_NULL),
+        ("updated_at", TSTZ, NOT_NULL),
+    ],
 }
 ALL_TABLES = set(EXPECTED_COLUMNS)
 
@@ -173,7 +180,10 @@ EXPECTED_UNIQUE["session_questions"] = {frozenset({"session_id", "question_id"})
 EXPECTED_UNIQUE["session_answers"] = {frozenset({"session_id", "question_id"})}
 EXPECTED_UNIQUE["algo_versions"] = {frozenset({"algo_key", "version"})}
 EXPECTED_UNIQUE["user_theme_mastery"] = {frozenset({"user_id", "theme_id"})}
-EXPECTED_PRIMARY_KEYS = {"mastery_user_fingerprints": ("user_id",)}
+EXPECTED_PRIMARY_KEYS = {
+    "mastery_user_fingerprints": ("user_id",),
+    "mastery_follow_state": ("worker",),
+}
 
 # SPEC §3 indexes on user_theme_mastery, as ordered column lists (names are free).
 EXPECTED_MASTERY_INDEXES = {

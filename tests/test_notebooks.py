@@ -91,8 +91,9 @@ def test_cohort_analysis_runs(
     monkeypatch.setenv("MASTERY_DATABASE_URL", url)
     monkeypatch.setenv("MASTERY_AS_OF", AS_OF.isoformat())
     text = text_of(run_notebook("cohort_analysis.ipynb"))
-    assert text.count("<svg") >= 4  # block boxes, weakest themes, heatmap, what-if
+    assert text.count("<svg") >= 5  # block boxes, weakest themes, heatmap, what-if, theme x week
     assert "difficulty-weighted" in text
+    assert "theme x week: 12 themes over 6 weeks" in text
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"dataset not found at {DATA}")

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline import MasteryError, RunOptions, RunSummary, init_database, recompute
-from pipeline.run.batch import _read_ahead
+from pipeline.run.batch import read_ahead
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows, runs
@@ -82,7 +82,7 @@ def test_partitions_below_one_are_refused() -> None:
 
 def test_read_ahead_keeps_order_and_at_most_one_read_in_advance() -> None:
     started: list[int] = []
-    reads = _read_ahead(lambda i: started.append(i) or pl.DataFrame({"i": [i]}), 4, ahead=True)
+    reads = read_ahead(lambda i: started.append(i) or pl.DataFrame({"i": [i]}), 4, ahead=True)
     seen = []
     for get in reads:
         seen.append(get()["i"].item())
@@ -93,7 +93,7 @@ def test_read_ahead_keeps_order_and_at_most_one_read_in_advance() -> None:
 
 def test_read_ahead_off_reads_only_when_asked() -> None:
     started: list[int] = []
-    reads = _read_ahead(lambda i: started.append(i) or pl.DataFrame({"i": [i]}), 3, ahead=False)
+    reads = read_ahead(lambda i: started.append(i) or pl.DataFrame({"i": [i]}), 3, ahead=False)
     first = next(reads)
     assert started == []
     assert first()["i"].item() == 0

@@ -38,6 +38,7 @@ SPEC_TABLES = {
     # SPEC §8 (exclusions) and the incremental run's per-user fingerprints
     "mastery_exclusions",
     "mastery_user_fingerprints",
+    "mastery_follow_state",
 }
 # repository folder -> where its files live once installed (pyproject's package-dir)
 INSTALLED_AS = {"pipeline": "pipeline", "sql": "pipeline/sql", "schemas": "pipeline/schemas"}

@@ -83,10 +83,20 @@ def backtest(
         Path | None,
         typer.Option("--output", help="Also write every attempt's predictions to this Parquet."),
     ] = None,
+    partitions: Annotated[
+        int,
+        typer.Option(
+            "--partitions",
+            min=1,
+            help="Read students in N hash partitions to bound memory (each read twice; the "
+            "metrics are the same).",
+        ),
+    ] = 1,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Replay every answer of the period: did each model's score, just before, predict it?"""
+    from pipeline.run.backtest import BacktestOptions
     from pipeline.run.backtest import backtest as run_backtest
 
     result = run_backtest(
@@ -95,7 +105,7 @@ def backtest(
         params_files=list(params or ()),
         period_from=parse_day_or_instant(period_from, "--from"),
         period_to=parse_day_or_instant(period_to, "--to"),
-        output=output,
+        options=BacktestOptions(output=output, partitions=partitions),
     )
     if as_json or fmt is Format.json:
         print_json(json.dumps(result.as_json()))

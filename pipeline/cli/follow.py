@@ -13,7 +13,7 @@ def follow(
     interval: Annotated[
         float,
         typer.Option(min=0.1, metavar="SECONDS", help="Seconds between polls for new submissions."),
-    ] = 5.0,
+    ] = 0.5,
     lag: Annotated[
         float,
         typer.Option(
@@ -27,7 +27,8 @@ def follow(
         str | None,
         typer.Option(
             metavar="ISO8601",
-            help="Start after sessions submitted until this instant (default now).",
+            help="Start after sessions submitted until this instant (default: where the last "
+            "worker stopped, stored in the database; else now).",
         ),
     ] = None,
     batch_users: Annotated[

@@ -25,6 +25,12 @@ def history(
     theme: Annotated[
         list[int] | None, typer.Option(metavar="ID", help="Only this theme (repeatable).")
     ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            min=1, metavar="N", help="User partitions (default: from the window's answers)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -36,12 +42,19 @@ def history(
         raise MasteryError("--from is required")
     last = parse_as_of(end) or datetime.now(UTC)
     dates = api.history_dates(first, last, api.parse_every(every))
-    result = api.history(database_url, dates, users=user or (), themes=theme or (), output=output)
+    result = api.history(
+        database_url,
+        dates,
+        scope=api.Scope.checked(tuple(user or ()), tuple(theme or ())),
+        output=output,
+        partitions=partitions,
+    )
     summary = {
         "dates": len(result.dates),
         "first": result.dates[0].isoformat(),
         "last": result.dates[-1].isoformat(),
-        "rows": result.rows.height,
+        "rows": result.row_count,
+        "partitions": result.partitions,
         "excluded_attempts": result.excluded_attempts,
         "stage_seconds": result.stage_seconds,
         "output": str(output),

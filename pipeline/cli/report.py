@@ -64,3 +64,55 @@ def weak_themes(
     if fmt is ReportFormat.csv:  # the other formats carry their warnings inside
         for warning in warnings_of(report):
             note(f"warning: {warning}")
+
+
+class GrowthFormat(StrEnum):
+    html = "html"
+    json = "json"
+
+
+@app.command("growth")
+def growth(
+    history: Annotated[
+        Path,
+        typer.Option(metavar="FILE.parquet", help="A `mastery history` output file."),
+    ],
+    user: Annotated[
+        str | None, typer.Option(metavar="UUID", help="A student's themes over time.")
+    ] = None,
+    theme: Annotated[
+        list[int] | None,
+        typer.Option(metavar="ID", help="A theme's distribution over time (repeatable)."),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, metavar="SCORE", help="Scores below this are weak."),
+    ] = 0.7,
+    fmt: Annotated[
+        GrowthFormat, typer.Option("--format", metavar="FORMAT", help="html or json.")
+    ] = GrowthFormat.html,
+    output: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Write to this file instead of stdout."),
+    ] = None,
+) -> None:
+    """Mastery over time from a history file: a student's themes, a theme's spread."""
+    from pipeline.contracts.errors import MasteryError
+    from pipeline.reports.data import parse_threshold
+    from pipeline.reports.growth import growth_report, read_history, render_growth
+
+    report = growth_report(
+        read_history(history),
+        parse_threshold(threshold),
+        user_id=user,
+        theme_ids=theme or (),
+    )
+    text = render_growth(report, fmt.value)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MasteryError(f"cannot write {output}: {exc.strerror or exc}") from None
+    note(f"wrote {output}")

@@ -72,8 +72,9 @@ def read_raw_profiled(store: Store, window: Window, partition: Partition = WHOLE
 
 
 def read_existing_keys(store: Store, scope: Scope, partition: Partition = WHOLE) -> pl.DataFrame:
-    """The (user_id, theme_id) keys already in the output table for the scope's users."""
-    return store.fetch_frame("select_scope_keys", scope_params(scope.user_ids, partition))
+    """The (user_id, theme_id) keys already in the output table for the scope's users, as
+    Arrow (a whole cohort's keys as Python tuples cost more than the rest of the read)."""
+    return store.fetch_arrow("select_scope_keys", scope_params(scope.user_ids, partition))
 
 
 def resolve_extracted(raw: pl.DataFrame, scope: Scope) -> Extracted:

@@ -6,7 +6,6 @@ so that the weighted sums are exact too (the scale cancels in every ratio).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -76,22 +75,14 @@ def latest_block_attempt() -> pl.Expr:
 def theme_aggregates(kept: pl.LazyFrame, params: Params, as_of: datetime) -> pl.LazyFrame:
     """Per (user_id, theme_id): attempts_total, correct_total, last_attempt_at, the buckets'
     sums, and the identity's year and block_id (block null: no attempt had one)."""
-    return aggregates_by(kept, params, KEYS, bucket_sums(params, as_of))
-
-
-def aggregates_by(
-    kept: pl.LazyFrame, params: Params, keys: Sequence[str], sums: Sequence[pl.Expr]
-) -> pl.LazyFrame:
-    """The aggregates of :func:`theme_aggregates` grouped by ``keys`` with the buckets' ``sums``
-    (``pipeline.kernel.history`` groups by ``as_of`` too, with per-date cutoffs)."""
     if params.use_difficulty:
         kept = kept.with_columns(difficulty_weight=difficulty_weight(params))
-    grouped = kept.group_by(keys).agg(
+    grouped = kept.group_by(KEYS).agg(
         pl.len().alias("attempts_total"),
         pl.col("is_correct").fill_null(False).sum().alias("correct_total"),
         pl.col("answered_at").max().alias("last_attempt_at"),
         latest_block_attempt().alias("identity"),
-        *sums,
+        *bucket_sums(params, as_of),
     )
     return grouped.with_columns(
         year=pl.col("identity").struct.field("year"),

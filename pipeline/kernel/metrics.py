@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
@@ -56,12 +57,17 @@ class Metrics:
 
 
 def scored_pairs(frame: pl.DataFrame | pl.LazyFrame, prediction: str, outcome: str) -> pl.DataFrame:
-    """``p`` (Float64) and ``y`` (0.0/1.0) of the rows with a prediction and an outcome."""
+    """``p`` (Float64) and ``y`` (0.0/1.0) of the rows with a prediction and an outcome,
+    sorted by p in one chunk: a float sum over them, or over the right (wrong) answers alone,
+    adds the same numbers in the same order (ties are equal values), so the metrics are the
+    same digits whatever the order of the rows or their chunks (partitions concatenated)."""
     return (
         frame.lazy()
         .filter(pl.col(prediction).is_not_null() & pl.col(outcome).is_not_null())
         .select(p=pl.col(prediction).cast(pl.Float64), y=pl.col(outcome).cast(pl.Float64))
+        .sort("p")
         .collect()
+        .rechunk()
     )
 
 
@@ -84,36 +90,41 @@ def log_loss(pairs: pl.DataFrame) -> float | None:
     if pairs.is_empty():
         return None
     p = pl.col("p").clip(CLIP, 1 - CLIP)
-    loss = -(pl.col("y") * p.log() + (1 - pl.col("y")) * (1 - p).log())
-    return float(pairs.select(loss.mean()).item())
+    return _mean_apart(pairs, -p.log(), -(1 - p).log())
 
 
 def brier(pairs: pl.DataFrame) -> float | None:
     if pairs.is_empty():
         return None
-    return float(pairs.select(((pl.col("p") - pl.col("y")) ** 2).mean()).item())
+    return _mean_apart(pairs, (pl.col("p") - 1) ** 2, pl.col("p") ** 2)
 
 
-def bin_index() -> pl.Expr:
-    """k with k/10 <= p < (k+1)/10 (p = 1 in the last bin; p outside [0, 1] clipped into it)."""
-    edges = [pl.col("p") >= k / BINS for k in range(1, BINS)]
-    return pl.sum_horizontal(e.cast(pl.Int64) for e in edges).alias("bin")
+def _mean_apart(pairs: pl.DataFrame, right: pl.Expr, wrong: pl.Expr) -> float:
+    """The mean of ``right`` over right answers and ``wrong`` over wrong ones, each summed
+    apart in p order (so a tie of p never changes the order of the terms)."""
+    sums = pairs.select(
+        right=right.filter(pl.col("y") == 1).sum(), wrong=wrong.filter(pl.col("y") == 0).sum()
+    ).row(0)
+    return (float(sums[0]) + float(sums[1])) / pairs.height
 
 
 def calibration(pairs: pl.DataFrame) -> pl.DataFrame:
-    """One row per bin 0..9: ``mean_predicted``, ``observed_rate``, ``count``."""
-    filled = (
-        pairs.lazy()
-        .group_by(bin_index())
-        .agg(
+    """One row per bin 0..9 (k/10 <= p < (k+1)/10; p = 1, or above, in the last, below 0 in
+    the first): ``mean_predicted``, ``observed_rate``, ``count``. The pairs are sorted by p,
+    so each bin is a contiguous slice (binary search at the edges) and its means are plain
+    sums over it: the same digits from run to run, unlike a parallel group-by's partial sums."""
+    edges = pairs["p"].search_sorted(pl.Series([k / BINS for k in range(1, BINS)]), side="left")
+    starts = [0, *edges.to_list(), pairs.height]
+    bins = [
+        pairs.slice(start, end - start).select(
+            bin=pl.lit(k, pl.Int64),
             mean_predicted=pl.col("p").mean(),
             observed_rate=pl.col("y").mean(),
             count=pl.len().cast(pl.Int64),
         )
-    )
-    every = pl.LazyFrame({"bin": list(range(BINS))}, schema={"bin": pl.Int64})
-    table = every.join(filled, on="bin", how="left").with_columns(pl.col("count").fill_null(0))
-    return table.sort("bin").select(CALIBRATION_SCHEMA.names()).cast(CALIBRATION_SCHEMA).collect()
+        for k, (start, end) in enumerate(pairwise(starts))
+    ]
+    return pl.concat(bins).select(CALIBRATION_SCHEMA.names()).cast(CALIBRATION_SCHEMA)
 
 
 def ece(table: pl.DataFrame) -> float | None:

@@ -46,7 +46,9 @@ TIME = "answered_at"
 MICROSECOND = timedelta(microseconds=1)
 SCORE_PLACES = 4
 ONE = pl.repeat(1, pl.len(), dtype=pl.Int64)
-COUNTS = {"n": ONE, "c": pl.col("correct")}
+PACK = 2**32  # answers and right answers summed as one integer, n · 2^32 + c (below 2^31 rows)
+COHORT_KEYS = {"g": (), "t": ("theme_id",), "q": ("question",)}
+"""Sums over every student's earlier answers (all, of the theme, of the question), by name."""
 BASELINES = ("base_rate", "student_accuracy", "theme_accuracy")
 """Prediction columns of :func:`replay_baselines`, in report order."""
 
@@ -87,48 +89,48 @@ def prepared(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     ).collect()
 
 
-SLOT = 2**63  # a group's room in ``position``: offsets and windows stay below 2**62 µs
-KEY_CODE_BITS = 32
+SLOT = 2**63  # a group's room in a window's search key: offsets and windows stay below 2**62 µs
+CODE_BITS = 32
 
 
 @dataclass(frozen=True)
 class Ordering:
     """Answered rows sorted by (keys, answered_at): ``index`` (their positions in that order),
-    ``inverse`` (each row's place in it) and, in that order, ``new_group``, ``new_instant``
-    (the first row of its keys, of its (keys, instant)) and ``position`` (the keys' code ·
-    2^63 + microseconds since the first answer: increasing, searchable)."""
+    ``inverse`` (each row's place in it) and, in that order, ``group`` (the keys' code, below
+    2^32), ``new_group`` and ``new_instant`` (the first row of its keys, of its (keys,
+    instant))."""
 
     index: pl.Series
     inverse: pl.Series
     marks: pl.DataFrame
 
 
-def key_code(keys: Sequence[str]) -> pl.Expr:
-    """At most two integer keys packed into one non-negative code below 2^64 (a theme id
-    is shifted by 2^31 to be non-negative; the other keys are 32-bit codes)."""
+def group_code(keys: Sequence[str]) -> pl.Expr:
+    """The keys as one integer below 2^32, equal exactly for equal keys: a 32-bit code as it
+    is (a theme id shifted by 2^31 to be non-negative), two as the dense rank of the pair."""
     if len(keys) > 2:
         raise ValueError("an ordering packs at most two keys")
-    code: pl.Expr = pl.lit(0, pl.Int128)
-    for key in keys:
-        part = pl.col(key).cast(pl.Int128)
-        if key == "theme_id":
-            part = part + 2**31
-        code = code * pl.lit(2**KEY_CODE_BITS, pl.Int128) + part
-    return code
+    if not keys:
+        return pl.repeat(0, pl.len(), dtype=pl.UInt64)
+    parts = [
+        (pl.col(k).cast(pl.Int64) + (2**31 if k == "theme_id" else 0)).cast(pl.UInt64) for k in keys
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    pair: pl.Expr = (parts[0] * 2**CODE_BITS + parts[1]).rank("dense")
+    return pair.cast(pl.UInt64)
 
 
-def ordering(rows: pl.DataFrame, keys: Sequence[str]) -> Ordering:
-    """One sort of the answered ``rows`` by ``keys`` then answered_at, shared by every sum."""
-    offset = (pl.col(TIME) - pl.col(TIME).min()).dt.total_microseconds().cast(pl.Int128)
-    position = rows.select(position=key_code(keys) * pl.lit(SLOT, pl.Int128) + offset).to_series()
-    index = position.arg_sort()
-    first = pl.int_range(pl.len()) == 0
-    group = pl.col("position") // pl.lit(SLOT, pl.Int128)
-    new_group = first | (group != group.shift()).fill_null(True)
-    marks = pl.DataFrame(position.gather(index)).select(
-        new_group=new_group,
-        new_instant=first | (pl.col("position") != pl.col("position").shift()).fill_null(True),
-        position=pl.col("position"),
+def ordering(rows: pl.DataFrame, keys: Sequence[str], instants: pl.Series) -> Ordering:
+    """One sort of the answered ``rows`` by ``keys`` then answered_at (``instants``: the
+    dense rank of each row's answered_at), shared by every sum: one 64-bit key."""
+    key = rows.select(group_code(keys) * 2**CODE_BITS + instants.cast(pl.UInt64)).to_series()
+    index = key.arg_sort()
+    group = pl.col("key") // 2**CODE_BITS
+    marks = pl.DataFrame({"key": key.gather(index)}).select(
+        group=group,
+        new_group=(group != group.shift()).fill_null(True),
+        new_instant=(pl.col("key") != pl.col("key").shift()).fill_null(True),
     )
     places = pl.int_range(index.len(), eager=True).cast(index.dtype)
     inverse = pl.zeros(index.len(), index.dtype, eager=True).scatter(index, places)
@@ -138,18 +140,37 @@ def ordering(rows: pl.DataFrame, keys: Sequence[str]) -> Ordering:
 @dataclass
 class History:
     """A prepared frame (all its rows: v0 counts unanswered ones too), its answered ``rows``
-    (what every sum is aligned with) and the orderings made so far (each made once)."""
+    (what every sum is aligned with), their ``instants`` (the dense rank of answered_at), the
+    orderings made so far (each made once) and, for one partition of a cohort, ``cohort``:
+    the whole cohort's :data:`COHORT_KEYS` counts aligned with ``rows``
+    (:mod:`pipeline.kernel.cohort_counts`)."""
 
     frame: pl.DataFrame
+    cohort: pl.DataFrame | None = None
     rows: pl.DataFrame = field(init=False)
+    instants: pl.Series = field(init=False)
     orderings: dict[tuple[str, ...], Ordering] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rows = self.frame.filter(pl.col(TIME).is_not_null())
+        self.instants = self.rows[TIME].rank("dense")
 
     @classmethod
     def of(cls, attempts: pl.LazyFrame | pl.DataFrame) -> History:
         return cls(prepared(attempts))
+
+    def counts(self, name: str) -> pl.DataFrame:
+        """``<name>_n`` / ``<name>_c``: the answers (right ones) of :data:`COHORT_KEYS`
+        ``[name]`` before each row, the cohort's when given, else this frame's."""
+        if self.cohort is not None:
+            return self.cohort.select(f"{name}_n", f"{name}_c")
+        return self.count(COHORT_KEYS[name], name)
+
+    def count(self, keys: Sequence[str], prefix: str) -> pl.DataFrame:
+        """``<prefix>_n`` / ``<prefix>_c``: the answers and right answers of the same keys
+        before each row, from one running sum of n · 2^32 + c (exact: c < 2^32, n < 2^31)."""
+        packed = self.sums(keys, {"nc": ONE * PACK + pl.col("correct")})["nc"]
+        return pl.DataFrame({f"{prefix}_n": packed // PACK, f"{prefix}_c": packed % PACK})
 
     def targets(self, period: Period) -> pl.Expr:
         """Which answered rows are the period's targets (a mask aligned with ``rows``)."""
@@ -164,7 +185,7 @@ class History:
         """:func:`sums_before` over the answered rows, with the keys' ordering made once."""
         key = tuple(keys)
         if key not in self.orderings:
-            self.orderings[key] = ordering(self.rows, key)
+            self.orderings[key] = ordering(self.rows, key, self.instants)
         return sums_before(self.rows, self.orderings[key], values, window)
 
 
@@ -181,15 +202,17 @@ def sums_before(
     In (keys, time) order: a running sum, minus its value where the row's keys start, read
     where the row's instant starts (so rows of the same instant never count each other); the
     window's older part is the same difference at the first row inside the window, found by a
-    binary search of ``position``.
+    binary search of the keys' code · 2^63 + microseconds since the first answer.
     """
     ordered = pl.concat(
-        [rows.select(**values).select(pl.all().gather(order.index)), order.marks],
+        [rows.select(TIME, **values).select(pl.all().gather(order.index)), order.marks],
         how="horizontal",
     )
     if window is not None:
         span = pl.lit((window + MICROSECOND) // MICROSECOND, pl.Int128)
-        ordered = ordered.with_columns(
+        offset = (pl.col(TIME) - pl.col(TIME).min()).dt.total_microseconds().cast(pl.Int128)
+        position = pl.col("group").cast(pl.Int128) * pl.lit(SLOT, pl.Int128) + offset
+        ordered = ordered.with_columns(position=position).with_columns(
             first=pl.col("position").search_sorted(pl.col("position") - span, side="left")
         )
     before: dict[str, pl.Expr] = {}
@@ -215,10 +238,8 @@ def replay_baselines(history: History, period: Period) -> pl.DataFrame:
     answer; ``student_accuracy`` and ``theme_accuracy`` = (correct + b) / (answers + 1) over
     the student's (all themes) and the theme's (all students) earlier answers, where b is that
     base rate: one pseudo-answer at the base rate, so a first answer is predicted at b."""
-    parts = [
-        history.sums(keys, COUNTS).rename({"n": f"{p}_n", "c": f"{p}_c"})
-        for p, keys in (("g", ()), ("s", ("user",)), ("t", ("theme_id",)))
-    ]
+    own = history.count(("user",), "s")
+    parts = [history.counts("g"), own, history.counts("t")]
     joined = pl.concat([history.rows.select("row", TIME), *parts], how="horizontal")
     base = laplace(pl.col("g_c"), pl.col("g_n"), 0.5, 2.0)
     return (

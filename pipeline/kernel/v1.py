@@ -39,20 +39,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import polars as pl
 
-from pipeline.contracts.frames import KEYS, OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import utc
-from pipeline.kernel.replay import COUNTS, ONE, TIME, History, Period, laplace, prepared
+from pipeline.kernel.replay import ONE, TIME, History, Period, laplace, prepared
+from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
 
-RATE_UNITS = 1_000_000  # question rates, credits and penalties are summed as integer millionths
-Z95 = 1.959963984540054
 LATEST_BY = ("answered_at", "submitted_at", "question_id", "session_id", "block_id", "year")
-STUDENT_TERMS = {"student": "s", "student_theme": "st", "recent": "r"}
 SUMS = ("n", "c", "cr", "pe")  # answers, right answers, credit and penalty units
+KEY_CODES = ["user", "theme_id", "lead"]
 
 
 @dataclass(frozen=True)
@@ -64,38 +61,6 @@ class V1Tables:
     answer_rates: pl.DataFrame
     themes: pl.DataFrame
     overall: tuple[int, int]
-
-
-def _k(params: ParamsV1, term: str) -> float:
-    return float(getattr(params.prior_answers, term))
-
-
-def _w(params: ParamsV1, term: str) -> float:
-    return float(getattr(params.weights, term))
-
-
-def logit(p: pl.Expr) -> pl.Expr:
-    return (p / (1 - p)).log()
-
-
-def comparison(prefix: str, h: float) -> pl.Expr:
-    """ln((credit + h) / (penalty + h)) of the ``<prefix>_cr`` / ``<prefix>_pe`` units."""
-    credit, penalty = pl.col(f"{prefix}_cr") / RATE_UNITS, pl.col(f"{prefix}_pe") / RATE_UNITS
-    return ((credit + h) / (penalty + h)).log()
-
-
-def terms(params: ParamsV1, question_rate: pl.Expr) -> dict[str, pl.Expr]:
-    """Each weighted logit term of the estimate."""
-    out = {"question": _w(params, "question") * logit(question_rate)}
-    for term, prefix in STUDENT_TERMS.items():
-        out[term] = _w(params, term) * comparison(prefix, _k(params, term))
-    return out
-
-
-def estimate(params: ParamsV1, question_rate: pl.Expr) -> pl.Expr:
-    """The sigmoid of the sum of :func:`terms`."""
-    total = pl.sum_horizontal(terms(params, question_rate).values())
-    return 1 / (1 + (-total).exp())
 
 
 def answer_values() -> dict[str, pl.Expr]:
@@ -113,21 +78,18 @@ def answer_rates(history: History, params: ParamsV1) -> pl.DataFrame:
     """Per answered row (aligned with ``history.rows``): ``base``, ``theme_rate`` and
     ``question_rate`` of other students as they stood just before it was answered, and
     ``q_units`` (the question rate in integer millionths)."""
-    parts = [
-        history.sums(keys, COUNTS).rename({"n": f"{name}_n", "c": f"{name}_c"})
+    own = [
+        history.count(keys, name)
         for name, keys in (
-            ("g", ()),
             ("u", ("user",)),
-            ("t", ("theme_id",)),
             ("ut", ("user", "theme_id")),
-            ("q", ("question",)),
             ("uq", ("user", "question")),
         )
     ]
+    parts = [*own, *(history.counts(name) for name in ("g", "t", "q"))]
     counts = pl.concat(parts, how="horizontal")
-    return counts.select(**rates(params, "g", "u", "t", "ut", "q", "uq")).with_columns(
-        q_units=_units(pl.col("question_rate"), RATE_UNITS)
-    )
+    rated = counts.lazy().select(**rates(params, "g", "u", "t", "ut", "q", "uq"))
+    return rated.with_columns(q_units=units(pl.col("question_rate"), RATE_UNITS)).collect()
 
 
 def rates(
@@ -142,20 +104,15 @@ def rates(
 
     base = laplace(others(every, own, "c"), others(every, own, "n"), 0.5, 2.0)
     theme_rate = laplace(
-        others(theme, own_theme, "c"), others(theme, own_theme, "n"), base, _k(params, "theme")
+        others(theme, own_theme, "c"), others(theme, own_theme, "n"), base, prior(params, "theme")
     )
     out = {"base": base, "theme_rate": theme_rate}
     if question:
         q, own_q = question
         out["question_rate"] = laplace(
-            others(q, own_q, "c"), others(q, own_q, "n"), theme_rate, _k(params, "question")
+            others(q, own_q, "c"), others(q, own_q, "n"), theme_rate, prior(params, "question")
         )
     return out
-
-
-def _units(value: pl.Expr, scale: int) -> pl.Expr:
-    scaled: pl.Expr = value * scale
-    return scaled.round(0, mode="half_away_from_zero").cast(pl.Int64)
 
 
 def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFrame:
@@ -164,8 +121,9 @@ def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFram
     :func:`compute_cohort_v1` computes it over the same input), ``v1_attempts`` (answers of the
     theme in the lookback) and ``v1_insufficient`` (fewer than ``min_attempts``)."""
     rates_ = answer_rates(history, params)
-    valued = History(history.rows.with_columns(q_units=rates_["q_units"]))
-    valued.orderings.update(history.orderings)  # the same rows in the same order
+    valued = History(history.rows.with_columns(q_units=rates_["q_units"]), history.cohort)
+    valued.instants = history.instants  # the same rows in the same order
+    valued.orderings.update(history.orderings)
     lookback = timedelta(days=params.lookback_days)
     windows = {"s": (("user",), lookback), "st": (("user", "theme_id"), lookback)}
     windows["r"] = (("user",), timedelta(hours=params.recent_hours))
@@ -217,164 +175,68 @@ def compute_cohort_v1(
     """v1 rows (OUTPUT_SCHEMA) for every (user, theme) answered in the lookback before
     ``as_of``, sorted by (user_id, theme_id); ``tables`` default to the input's own (give the
     whole cohort's when the input is one partition). Rows without a block are skipped, as in
-    v0; year and block come from the latest answer with a block (SPEC §4's rule)."""
+    v0; year and block come from the latest answer with a block (SPEC §4's rule).
+
+    One group-by per (user code, theme): the windowed sums are sums of masked values, and the
+    student's sums over all themes are the sums of their themes' rows (no string keys, no
+    re-join of the answers)."""
     as_of = utc(as_of)
     frame = _answered_until(prepared(attempts), as_of)
-    tables = tables or _tables(frame, params)
-    frame = frame.join(tables.answer_rates, on=["session_id", "question_id"], how="left")
-    frame = frame.with_columns(**answer_values())
-    sums = [pl.col(x).sum().alias(x) for x in SUMS]
-    recent = frame.filter(pl.col(TIME) >= as_of - timedelta(hours=params.recent_hours))
-    window = frame.filter(pl.col(TIME) >= as_of - timedelta(days=params.lookback_days))
-    order = [pl.col("block_id").is_not_null(), *(pl.col(name) for name in LATEST_BY)]
-    counts = [pl.len().cast(pl.Int64).alias("n"), pl.col("correct").sum().alias("c")]
+    if tables is None:  # the tables' answer rates are aligned with this very frame
+        tables = _tables(frame, params)
+        valued = frame.with_columns(q_units=tables.answer_rates["q_units"])
+    else:
+        valued = frame.join(tables.answer_rates, on=["session_id", "question_id"], how="left")
+    in_window = pl.col(TIME) >= as_of - timedelta(days=params.lookback_days)
+    in_recent = pl.col(TIME) >= as_of - timedelta(hours=params.recent_hours)
+    masked = {
+        f"{prefix}_{x}": pl.when(inside).then(value).otherwise(0)
+        for prefix, inside in (("st", in_window), ("r", in_recent))
+        for x, value in answer_values().items()
+    }
+    # the identity's order with answers out of the window first; its leading part as one
+    # integer (window, has a block, answered_at) narrows each group to its latest answers
+    order = [in_window, pl.col("block_id").is_not_null(), *(pl.col(name) for name in LATEST_BY)]
+    lead = (order[0].cast(pl.Int64) * 2**62) + (order[1].cast(pl.Int64) * 2**61)
+    lazy = valued.lazy().with_columns(**masked, lead=lead + pl.col(TIME).dt.epoch("us"))
+    per_theme = (
+        lazy.group_by("user", "theme_id")
+        .agg(
+            *(pl.col(name).sum() for name in masked),
+            ut_n=pl.len().cast(pl.Int64),
+            ut_c=pl.col("correct").sum(),
+            last_attempt_at=pl.when(in_window).then(pl.col(TIME)).max(),
+            lead=pl.col("lead").max(),
+        )
+        .collect()
+    )
+    latest = lazy.join(per_theme.lazy().select(KEY_CODES), on=KEY_CODES, how="semi").collect()
+    # the (rare) ties left sorted in full: the last row of each group is its identity
+    identity = latest.sort(order, nulls_last=False).unique(["user", "theme_id"], keep="last")
+    identity = identity.select("user", "theme_id", "user_id", pl.struct("year", "block_id"))
+    themes = per_theme.join(identity.rename({"year": "identity"}), on=KEY_CODES[:2]).lazy()
+    per_user = {f"s_{x}": pl.col(f"st_{x}").sum() for x in SUMS}
+    per_user |= {f"r_{x}": pl.col(f"r_{x}").sum() for x in SUMS}
+    per_user |= {"u_n": pl.col("ut_n").sum(), "u_c": pl.col("ut_c").sum()}
     n, c = tables.overall
     rows = (
-        _prefixed(window.group_by(KEYS).agg(sums), "st")
-        .join(
-            window.group_by(KEYS).agg(
-                last_attempt_at=pl.col(TIME).max(),
-                identity=pl.struct("year", "block_id").sort_by(order, nulls_last=False).last(),
-            ),
-            on=list(KEYS),
-        )
-        .join(_prefixed(window.group_by("user_id").agg(sums), "s"), on="user_id")
-        .join(_prefixed(recent.group_by("user_id").agg(sums), "r"), on="user_id", how="left")
-        .join(_prefixed(frame.group_by(KEYS).agg(counts), "ut"), on=list(KEYS))
-        .join(_prefixed(frame.group_by("user_id").agg(counts), "u"), on="user_id")
-        .join(_prefixed(tables.themes, "t"), on="theme_id", how="left")
+        themes.drop(f"r_{x}" for x in SUMS)  # the recent sums are the student's (below)
+        .join(themes.group_by("user").agg(**per_user), on="user")
+        .filter(pl.col("st_n") > 0)
+        .join(_prefixed(tables.themes, "t").lazy(), on="theme_id", how="left")
         .with_columns(
-            pl.col("^r_.*$", "t_n", "t_c").fill_null(0),
+            pl.col("t_n", "t_c").fill_null(0),
             g_n=pl.lit(n, pl.Int64),
             g_c=pl.lit(c, pl.Int64),
             year=pl.col("identity").struct.field("year").fill_null(1),
             block_id=pl.col("identity").struct.field("block_id"),
         )
         .filter(pl.col("block_id").is_not_null())
+        .with_columns(**rates(params, "g", "u", "t", "ut"))
     )
-    rows = rows.with_columns(**rates(params, "g", "u", "t", "ut"))
-    return _output(rows.with_columns(estimate=estimate(params, pl.col("theme_rate"))), params)
+    return output(rows.with_columns(estimate=estimate(params, pl.col("theme_rate"))), params)
 
 
 def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
     keys = {"user_id", "theme_id"}
     return frame.rename({x: f"{prefix}_{x}" for x in frame.columns if x not in keys})
-
-
-def wilson(p: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Wilson's 95 % interval of a rate ``p`` observed over ``n`` (n > 0) answers."""
-    z2 = Z95 * Z95
-    center = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt() / (1 + z2 / n)
-    return (center - half).clip(0, 1), (center + half).clip(0, 1)
-
-
-def number_text(value: pl.Expr, places: int) -> pl.Expr:
-    """``value`` rounded half away from zero to ``places``, as the shortest plain decimal."""
-    units = _units(value, 10**places)
-    scale = 10**places
-    whole = (units.abs() // scale).cast(pl.String)
-    digits = (units.abs() % scale).cast(pl.String).str.zfill(places).str.strip_chars_end("0")
-    body = pl.when(digits == "").then(whole).otherwise(pl.concat_str(whole, pl.lit("."), digits))
-    return pl.when(units < 0).then(pl.concat_str(pl.lit("-"), body)).otherwise(body)
-
-
-def _expected(prefix: str) -> pl.Expr:
-    """What other students' rates predict: right answers - credit + penalty."""
-    units = pl.col(f"{prefix}_c") * RATE_UNITS - pl.col(f"{prefix}_cr") + pl.col(f"{prefix}_pe")
-    return units / RATE_UNITS
-
-
-def _counts_json(prefix: str, span: str) -> list[pl.Expr | str]:
-    return [
-        '{"attempts":', pl.col(f"{prefix}_n"), ',"correct":', pl.col(f"{prefix}_c"),
-        ',"expected":', number_text(_expected(prefix), 1),
-        ',"credit":', number_text(pl.col(f"{prefix}_cr") / RATE_UNITS, 2),
-        ',"penalty":', number_text(pl.col(f"{prefix}_pe") / RATE_UNITS, 2), f",{span}}}",
-    ]  # fmt: skip
-
-
-def _counts_words(prefix: str, where: str, missing: str) -> pl.Expr:
-    said = pl.concat_str(
-        pl.col(f"{prefix}_c"), pl.lit(" of "), pl.col(f"{prefix}_n"), pl.lit(f" right {where} ("),
-        pl.lit("other students would average "), number_text(_expected(prefix), 1), pl.lit(")"),
-    )  # fmt: skip
-    return pl.when(pl.col(f"{prefix}_n") > 0).then(said).otherwise(pl.lit(missing))
-
-
-def _join(parts: list[pl.Expr | str]) -> pl.Expr:
-    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p.cast(pl.String) for p in parts])
-
-
-def breakdown(params: ParamsV1) -> pl.Expr:
-    """The row's ``breakdown_json``: model, state, estimate, interval, the three sets of counts
-    (with what other students' rates predict, the credit and the penalty), the theme's rate,
-    each weighted logit term and the explanation in words, keys in this order."""
-    days, hours = params.lookback_days, params.recent_hours
-    low, high = wilson(pl.col("estimate"), pl.col("st_n") + 2 * _k(params, "student_theme"))
-    enough = pl.col("st_n") >= params.min_attempts
-    state = pl.when(enough).then(pl.lit("ok")).otherwise(pl.lit("not_enough_evidence"))
-    caveat = pl.when(enough).then(pl.lit("")).otherwise(
-        pl.concat_str(
-            pl.lit("not enough evidence ("), pl.col("st_n"),
-            pl.lit(f" answers of this theme, {params.min_attempts} needed): "),
-        )
-    )  # fmt: skip
-    words = pl.concat_str(
-        caveat,
-        _counts_words("st", f"in this theme in the last {days} days", "no answers in this theme"),
-        pl.lit("; "),
-        _counts_words("s", "in all themes", "no answers in any theme"),
-        pl.lit("; "),
-        _counts_words("r", f"in the last {hours} hours", f"no answers in the last {hours} hours"),
-        pl.lit("; other students answer this theme's questions right "),
-        _units(pl.col("theme_rate"), 100).cast(pl.String),
-        pl.lit(" % of the time; estimate "),
-        number_text(pl.col("estimate"), 2),
-        pl.lit(" (95 % interval "),
-        number_text(low, 2),
-        pl.lit(" to "),
-        number_text(high, 2),
-        pl.lit(")"),
-    )
-    logits = [
-        part
-        for i, (term, value) in enumerate(terms(params, pl.col("theme_rate")).items())
-        for part in (f'{"," if i else ""}"{term}":', number_text(value, 2))
-    ]
-    return _join(
-        [
-            '{"model":"v1","state":"', state, '","estimate":', number_text(pl.col("estimate"), 4),
-            ',"interval":[', number_text(low, 2), ",", number_text(high, 2), '],"theme":',
-            *_counts_json("st", f'"days":{days}'), ',"all_themes":',
-            *_counts_json("s", f'"days":{days}'), ',"recent":',
-            *_counts_json("r", f'"hours":{hours}'), ',"theme_correct_rate":',
-            number_text(pl.col("theme_rate"), 2), ',"logits":{', *logits, '},"explanation":"',
-            words, '"}',
-        ]
-    )  # fmt: skip
-
-
-def _output(rows: pl.DataFrame, params: ParamsV1) -> pl.DataFrame:
-    """OUTPUT_SCHEMA's columns: accuracy_pct exact (integer arithmetic), mastery_score the
-    estimate rounded half away from zero to 4 places, the breakdown."""
-    n, c = pl.col("st_n").cast(pl.Int128), pl.col("st_c").cast(pl.Int128)
-    pct_units = (2 * 10**4 * c + n) // (2 * n)
-    columns = {
-        "user_id": pl.col("user_id"),
-        "theme_id": pl.col("theme_id"),
-        "year": pl.col("year"),
-        "block_id": pl.col("block_id"),
-        "attempts_total": pl.col("st_n"),
-        "correct_total": pl.col("st_c"),
-        "accuracy_pct": _decimal(pct_units, 2),
-        "mastery_score": _decimal(_units(pl.col("estimate"), 10**4), 4),
-        "last_attempt_at": pl.col("last_attempt_at"),
-        "breakdown_json": breakdown(params),
-    }
-    typed = [columns[name].cast(dtype).alias(name) for name, dtype in OUTPUT_SCHEMA.items()]
-    return rows.select(typed).sort(KEYS)
-
-
-def _decimal(units: pl.Expr, places: int) -> pl.Expr:
-    return units.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-places))

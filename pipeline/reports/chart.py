@@ -5,11 +5,15 @@ the middle half (p25 to p75), the line the lowest to the highest score, the tick
 with the threshold as a dashed rule, so a reader sees the spread, not just "everyone is weak".
 Student view: one bar per scored theme, coloured by state, with the breakdown's interval where
 it carries one. Both titles carry the as_of date of the rows.
+Growth view (:mod:`pipeline.reports.growth`): a student's scores per theme over the dates of a
+history, each point coloured by state (a date without enough evidence draws no point), and a
+theme's spread over the dates, drawn like the cohort boxes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -175,3 +179,83 @@ def svg_of(chart: Any) -> str:
     import vl_convert
 
     return str(vl_convert.vegalite_to_svg(chart.to_json()))
+
+
+def growth_student_svg(rows: pl.DataFrame, threshold: Decimal, who: str) -> str:
+    """A student's themes over time: one line per theme through its scored dates, each point
+    coloured by state; a date without enough evidence has no point (it is no score of 0)."""
+    import altair as alt
+
+    drawn = rows.filter(pl.col("mastery_score").is_not_null())
+    if drawn.is_empty():
+        return '<p class="note">No date has enough evidence to draw a score.</p>'
+    colours = {state_words(k, threshold): v for k, v in STATE_COLOURS.items()}
+    frame = drawn.select(
+        pl.format("theme #{}", "theme_id").alias("theme"),
+        pl.col("as_of").dt.replace_time_zone(None).alias("as_of"),
+        pl.col("mastery_score").cast(pl.Float64).alias("value"),
+        pl.col("state").replace_strict(
+            {k: state_words(k, threshold) for k in STATE_COLOURS}, return_dtype=pl.String
+        ),
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X("as_of:T", title="as of"),
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="mastery"),
+    )
+    lines = base.mark_line(color="#8c959f").encode(detail="theme:N")
+    points = base.mark_point(filled=True, size=70).encode(
+        color=alt.Color(
+            "state:N",
+            title=None,
+            scale=alt.Scale(domain=list(colours), range=list(colours.values())),
+            legend=alt.Legend(orient="bottom"),
+        ),
+        shape=alt.Shape("theme:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["theme:N", "as_of:T", "value:Q", "state:N"],
+    )
+    rule = (
+        alt.Chart()
+        .mark_rule(color="#a40e26", strokeDash=[4, 3])
+        .encode(y=alt.datum(float(threshold)))
+    )
+    title = alt.TitleParams(f"Mastery over time of {who}", anchor="start")
+    return svg_of((lines + points + rule).properties(width=560, height=260, title=title))
+
+
+def growth_theme_svg(figures: pl.DataFrame, threshold: Decimal, theme_id: int) -> str:
+    """A theme's distribution over time: per date a box over the scored students (p25 to p75),
+    a line from the lowest to the highest, a tick at the median; the threshold dashed."""
+    import altair as alt
+
+    drawn = figures.filter(pl.col("rows_scored") > 0)
+    if drawn.is_empty():
+        return '<p class="note">No date has a scored student of this theme.</p>'
+    frame = drawn.select(
+        pl.col("as_of").dt.replace_time_zone(None).alias("as_of"),
+        pl.col("rows_scored").alias("n"),
+        *(pl.col(name) for name in ("min", "p25", "median", "p75", "max")),
+    )
+    base = alt.Chart(frame).encode(x=alt.X("as_of:T", title="as of"))
+    scale = alt.Scale(domain=[0, 1])
+    whisker = base.mark_rule(color="#57606a").encode(
+        y=alt.Y("min:Q", scale=scale, title="mastery of the scored students"), y2="max:Q"
+    )
+    box = base.mark_bar(size=14, color="#4c78a8").encode(
+        y="p25:Q",
+        y2="p75:Q",
+        tooltip=["as_of:T", "n:Q", "min:Q", "p25:Q", "median:Q", "p75:Q", "max:Q"],
+    )
+    median = base.mark_tick(color="#1f2328", thickness=2, size=14).encode(y="median:Q")
+    rule = (
+        alt.Chart()
+        .mark_rule(color="#a40e26", strokeDash=[4, 3])
+        .encode(y=alt.datum(float(threshold)))
+    )
+    title = alt.TitleParams(
+        f"Theme #{theme_id}: spread of the scored students over time",
+        subtitle="box: middle half; line: lowest to highest; tick: median; dashed: threshold "
+        + format(threshold, "f"),
+        anchor="start",
+    )
+    chart = (whisker + box + median + rule).properties(width=560, height=260, title=title)
+    return svg_of(chart)

@@ -17,19 +17,20 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.reports.states import WEAK, plain, read_breakdown, state_of
+from pipeline.reports.figures import SCORE_SCALE, threshold_units
+from pipeline.reports.states import EVIDENCE_KINDS, WEAK, plain, read_breakdown, state_of
 
 KEYS = ("user_id", "theme_id")
 ROW_COLUMNS = ("user_id", "theme_id", "mastery_score", "breakdown_json")
 """What each side must hold; other columns are ignored."""
-SCORE = Decimal("0.0001")
+SCORE_DTYPE = pl.Decimal(6, 4)
 TO_WEAK, FROM_WEAK = "to_weak", "from_weak"
 DIFF_SCHEMA = pl.Schema(
     {
         "user_id": pl.String(),
         "theme_id": pl.Int32(),
-        "old_score": pl.Decimal(6, 4),
-        "new_score": pl.Decimal(6, 4),
+        "old_score": SCORE_DTYPE,
+        "new_score": SCORE_DTYPE,
         "old_state": pl.String(),
         "new_state": pl.String(),
         "changed": pl.Boolean(),
@@ -40,14 +41,8 @@ DIFF_SCHEMA = pl.Schema(
 ABSENT = "absent"
 
 
-def _score(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value)).quantize(SCORE)
-
-
-def _state(score: Decimal | None, breakdown: dict[str, Any] | None, threshold: Decimal) -> str:
-    if breakdown is None or score is None:
-        return ABSENT
-    return state_of(read_breakdown(breakdown).evidence, score < threshold)
+def _parsed(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)
 
 
 def _contributions(breakdown: dict[str, Any] | None) -> dict[str, Decimal]:
@@ -93,49 +88,86 @@ def reason_words(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
-def _flip(old_state: str, new_state: str) -> str | None:
-    if (old_state == WEAK) == (new_state == WEAK):
-        return None
-    return TO_WEAK if new_state == WEAK else FROM_WEAK
-
-
 def diff_rows(
     old: pl.DataFrame, new: pl.DataFrame, threshold: Decimal = Decimal("0.7")
 ) -> pl.DataFrame:
-    """One row per (user_id, theme_id) in either frame (DIFF_SCHEMA), by user then theme."""
+    """One row per (user_id, theme_id) in either frame (DIFF_SCHEMA), by user then theme.
+
+    Python reads each distinct breakdown once (its evidence, :func:`read_breakdown`) and words
+    each distinct pair of breakdowns once (:func:`reason_words`; equal breakdowns say
+    nothing), keeping no parsed breakdown (a v1 one is kilobytes of objects). The states
+    (:func:`state_of` of each evidence kind, below the threshold or not), the flips and the
+    joins back onto the rows are frame operations.
+    """
     sides = [
         frame.select(
             pl.col("user_id").cast(pl.String),
             pl.col("theme_id").cast(pl.Int32),
-            pl.col("mastery_score").cast(pl.String).alias(f"score_{name}"),
-            pl.col("breakdown_json").cast(pl.String).alias(f"breakdown_{name}"),
+            pl.col("mastery_score").cast(pl.String).cast(SCORE_DTYPE).alias(f"{name}_score"),
+            pl.col("breakdown_json").cast(pl.String).alias(f"{name}_text"),
         )
         for frame, name in ((old, "old"), (new, "new"))
     ]
-    joined = sides[0].join(sides[1], on=list(KEYS), how="full", coalesce=True).sort(list(KEYS))
-    records = []
-    for row in joined.iter_rows(named=True):
-        was = json.loads(row["breakdown_old"]) if row["breakdown_old"] is not None else None
-        now = json.loads(row["breakdown_new"]) if row["breakdown_new"] is not None else None
-        old_score, new_score = _score(row["score_old"]), _score(row["score_new"])
-        old_state = _state(old_score, was, threshold)
-        new_state = _state(new_score, now, threshold)
-        changed = old_score != new_score or old_state != new_state
-        reason = reason_words(was, now) if changed or was != now else ""
-        records.append(
-            {
-                "user_id": row["user_id"],
-                "theme_id": row["theme_id"],
-                "old_score": old_score,
-                "new_score": new_score,
-                "old_state": old_state,
-                "new_state": new_state,
-                "changed": changed,
-                "flip": _flip(old_state, new_state),
-                "reason": reason,
-            }
+    joined = sides[0].join(sides[1], on=list(KEYS), how="full", coalesce=True)
+    texts = pl.concat([joined["old_text"], joined["new_text"]]).drop_nulls().unique()
+    evidence = pl.DataFrame(
+        {"text": texts, "evidence": [read_breakdown(json.loads(t)).evidence for t in texts]},
+        schema={"text": pl.String, "evidence": pl.String},
+    )
+    states = pl.DataFrame(
+        [
+            (kind, below, state_of(kind, below))
+            for kind in EVIDENCE_KINDS
+            for below in (False, True)
+        ],
+        schema={"evidence": pl.String, "below": pl.Boolean, "state": pl.String},
+        orient="row",
+    )
+    limit = threshold_units(threshold)
+    for name in ("old", "new"):
+        units = (pl.col(f"{name}_score").cast(pl.Float64) * SCORE_SCALE).round().cast(pl.Int64)
+        joined = (
+            joined.join(evidence, left_on=f"{name}_text", right_on="text", how="left")
+            .with_columns(below=units < limit)
+            .join(states, on=["evidence", "below"], how="left")
+            .with_columns(
+                pl.when(pl.col(f"{name}_score").is_null() | pl.col(f"{name}_text").is_null())
+                .then(pl.lit(ABSENT))
+                .otherwise(pl.col("state"))
+                .alias(f"{name}_state")
+            )
+            .drop("evidence", "below", "state")
         )
-    return pl.DataFrame(records, schema=DIFF_SCHEMA, orient="row")
+    pairs = (
+        joined.select("old_text", "new_text")
+        .unique()
+        .filter(pl.col("old_text").ne_missing(pl.col("new_text")))
+    )
+    words = pairs.with_columns(
+        reason=pl.Series(
+            [reason_words(_parsed(a), _parsed(b)) for a, b in pairs.iter_rows()],
+            dtype=pl.String,
+        )
+    )
+    old_weak, new_weak = pl.col("old_state") == WEAK, pl.col("new_state") == WEAK
+    return (
+        joined.join(words, on=["old_text", "new_text"], how="left", nulls_equal=True)
+        .select(
+            *KEYS,
+            "old_score",
+            "new_score",
+            "old_state",
+            "new_state",
+            changed=pl.col("old_score").ne_missing(pl.col("new_score"))
+            | (pl.col("old_state") != pl.col("new_state")),
+            flip=pl.when(old_weak != new_weak).then(
+                pl.when(new_weak).then(pl.lit(TO_WEAK)).otherwise(pl.lit(FROM_WEAK))
+            ),
+            reason=pl.col("reason").fill_null(""),
+        )
+        .cast(DIFF_SCHEMA)
+        .sort(list(KEYS))
+    )
 
 
 def diff_summary(diff: pl.DataFrame) -> dict[str, Any]:

@@ -29,7 +29,17 @@ from pipeline.reports.chart import CHART_THEMES, bar_chart_svg, chart_svg, svg_o
 from pipeline.reports.data import CohortReport, Report, StudentReport, as_json, warnings_of
 from pipeline.reports.states import NO_VALUE, STATE_ORDER, interval_text, plain
 
-__all__ = ["CHART_THEMES", "FORMATS", "bar_chart_svg", "chart_svg", "emit", "render", "svg_of"]
+__all__ = [
+    "CHART_THEMES",
+    "FORMATS",
+    "STYLE",
+    "bar_chart_svg",
+    "chart_svg",
+    "emit",
+    "json_number",
+    "render",
+    "svg_of",
+]
 
 Format = Literal["table", "csv", "json", "html"]
 FORMATS: tuple[Format, ...] = ("table", "csv", "json", "html")
@@ -62,13 +72,13 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "csv":
         return render_csv(report)
     if fmt == "json":
-        return json.dumps(as_json(report), indent=2, default=_json_number) + "\n"
+        return json.dumps(as_json(report), indent=2, default=json_number) + "\n"
     if fmt == "html":
         return render_html(report)
     raise MasteryError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
-def _json_number(value: object) -> int | float:
+def json_number(value: object) -> int | float:
     """Decimals as plain JSON numbers: 0.2000 -> 0.2, 100.0 -> 100 (SPEC §4 number style)."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -273,7 +283,7 @@ def _csv_text(value: object) -> str:
     return _text(value)
 
 
-_STYLE = """
+STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #1f2328; margin: 24px; max-width: 1200px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
 p.note { color: #57606a; margin: 4px 0; } p.source { margin: 4px 0; font-weight: 600; }
@@ -300,7 +310,7 @@ def render_html(report: Report) -> str:
         body.append(_html_table(_columns(report, part), rows, part))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )

@@ -12,7 +12,7 @@ as v0), and three baselines (base rate, the student's accuracy, the theme's accu
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,11 +23,20 @@ import polars as pl
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import Params, default_params
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
-from pipeline.contracts.scope import utc
-from pipeline.io.extract import extract_attempts
+from pipeline.contracts.scope import Scope, utc
+from pipeline.io.extract import Window, extract_from_store
+from pipeline.io.store import Partition, open_store
 from pipeline.io.url import DatabaseUrl
+from pipeline.kernel.cohort_counts import CohortCounts, attach, cohort_counts, narrow
 from pipeline.kernel.metrics import Metrics, evaluate
-from pipeline.kernel.replay import BASELINES, History, Period, replay_baselines, replay_v0
+from pipeline.kernel.replay import (
+    BASELINES,
+    History,
+    Period,
+    prepared,
+    replay_baselines,
+    replay_v0,
+)
 from pipeline.kernel.v1 import replay_v1
 
 ALGOS = ("v0", "v1")
@@ -92,20 +101,36 @@ def backtest_frame(
     attempts: pl.DataFrame | pl.LazyFrame, period: Period, models: Sequence[Model]
 ) -> BacktestResult:
     """Replay and score resolved attempts (the period's plus the history before it)."""
+    return backtest_partitions(lambda _: attempts, 1, period, models)
+
+
+def backtest_partitions(
+    read: Callable[[int], pl.DataFrame | pl.LazyFrame],
+    partitions: int,
+    period: Period,
+    models: Sequence[Model],
+    *,
+    ids: bool = True,
+) -> BacktestResult:
+    """:func:`backtest_frame` over ``partitions`` partitions of students, ``read(i)`` giving
+    the i-th (read twice when more than one): the cohort's counts first
+    (:mod:`pipeline.kernel.cohort_counts`: narrow columns of every partition), then each
+    partition's replay against them, one partition in memory at a time. The predictions
+    are concatenated (unless ``ids``, only what the metrics read: outcome, predictions,
+    flags) and scored together: the same metrics, to the digit, whatever the partitioning."""
     started = time.perf_counter()
-    history = History.of(attempts)
-    targets = history.rows.filter(period.contains()).select(
-        "row", "user_id", "session_id", "question_id", "theme_id", "answered_at", "correct"
-    )
-    predictions = targets.join(replay_baselines(history, period), on="row", how="left")
-    results: list[ModelResult] = []
-    for model in models:
-        if isinstance(model.params, ParamsV1):
-            replayed = replay_v1(history, period, model.params)
-        else:
-            replayed = replay_v0(history, period, model.params)
-        predictions = predictions.join(_named(replayed, model), on="row", how="left")
+    counts = None
+    if partitions > 1:
+        counts = cohort_counts(narrow(read(index)) for index in range(partitions))
+    kept = None if ids else _scored_columns(models)
+    parts = [
+        _replayed(read(index), period, models, counts).select(kept or pl.all())
+        for index in range(partitions)
+    ]
+    predictions = pl.concat(parts, how="vertical")
+    del parts
     replayed_at = time.perf_counter()
+    results: list[ModelResult] = []
     for name in BASELINES:
         results.append(ModelResult(BASELINE_LABELS[name], None, None, evaluate(predictions, name)))
     v0_scored = [m for m in models if m.algo == "v0"]
@@ -113,7 +138,38 @@ def backtest_frame(
         results += _model_rows(predictions, model, v0_scored[0] if v0_scored else None)
     finished = time.perf_counter()
     seconds = {"replay": replayed_at - started, "metrics": finished - replayed_at}
-    return BacktestResult(period, targets.height, tuple(results), predictions.drop("row"), seconds)
+    return BacktestResult(period, predictions.height, tuple(results), predictions, seconds)
+
+
+def _scored_columns(models: Sequence[Model]) -> list[str]:
+    columns = ["correct", *BASELINES]
+    for model in models:
+        columns += [model.name, f"{model.name}:insufficient"]
+        columns += [f"{model.name}:theme"] if model.algo == "v1" else []
+    return columns
+
+
+def _replayed(
+    attempts: pl.DataFrame | pl.LazyFrame,
+    period: Period,
+    models: Sequence[Model],
+    counts: CohortCounts | None,
+) -> pl.DataFrame:
+    """One partition's targets with every model's and baseline's prediction."""
+    frame = prepared(attempts)
+    answered = frame.filter(pl.col("answered_at").is_not_null())
+    history = History(frame, None if counts is None else attach(answered, counts))
+    targets = history.rows.filter(period.contains()).select(
+        "row", "user_id", "session_id", "question_id", "theme_id", "answered_at", "correct"
+    )
+    predictions = targets.join(replay_baselines(history, period), on="row", how="left")
+    for model in models:
+        if isinstance(model.params, ParamsV1):
+            replayed = replay_v1(history, period, model.params)
+        else:
+            replayed = replay_v0(history, period, model.params)
+        predictions = predictions.join(_named(replayed, model), on="row", how="left")
+    return predictions.drop("row")
 
 
 def _named(replayed: pl.DataFrame, model: Model) -> pl.DataFrame:
@@ -228,6 +284,20 @@ def resolve_models(
     return models
 
 
+@dataclass(frozen=True)
+class BacktestOptions:
+    """``output``: a Parquet file for every target's predictions. ``partitions`` > 1: the
+    students are read in that many hash partitions (as a recompute reads them; each read
+    twice) to bound memory; the predictions then keep their id columns only with ``output``."""
+
+    output: str | Path | None = None
+    partitions: int = 1
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise MasteryError(f"--partitions must be at least 1, not {self.partitions}")
+
+
 def backtest(
     database_url: str | DatabaseUrl | None = None,
     *,
@@ -235,14 +305,17 @@ def backtest(
     params_files: Sequence[str | Path] = (),
     period_from: datetime | date | None = None,
     period_to: datetime | date | None = None,
-    output: str | Path | None = None,
+    options: BacktestOptions | None = None,
 ) -> BacktestResult:
     """Backtest v0 and/or v1 on the store's attempts of the period (read-only, no run logged).
 
     Extracts the sessions submitted up to a day after the period (so sessions spanning its
     end are whole) and back to the longest lookback before its start, replays, scores, and
-    with ``output`` writes every target's predictions to Parquet.
+    with ``options.output`` writes every target's predictions to Parquet (see
+    :class:`BacktestOptions` for partitions).
     """
+    options = options or BacktestOptions()
+    partitions, output = options.partitions, options.output
     period = period_of(period_from, period_to, datetime.now(UTC))
     models = resolve_models(
         algos, params_files, _active_v0(database_url) if not params_files else None
@@ -250,12 +323,22 @@ def backtest(
     history = max(m.lookback_days for m in models)
     span = period.end - period.start
     lookback = span.days + (1 if span % timedelta(days=1) else 0) + history + 2
-    started = time.perf_counter()
-    attempts = extract_attempts(
-        database_url, as_of=period.end + timedelta(days=1), lookback_days=lookback
-    )
-    extracted = time.perf_counter() - started
-    result = backtest_frame(attempts, period, models)
+    window = Window(Scope(), period.end + timedelta(days=1), lookback)
+    extracted = 0.0
+    with open_store(database_url) as store:
+        store.require_tables(("test_sessions", "session_answers", "session_questions"))
+
+        def read(index: int) -> pl.DataFrame:
+            nonlocal extracted
+            started = time.perf_counter()
+            frame = extract_from_store(store, window, Partition(index, partitions)).attempts
+            extracted += time.perf_counter() - started
+            return frame
+
+        result = backtest_partitions(
+            read, partitions, period, models, ids=partitions == 1 or output is not None
+        )
+    result.seconds["replay"] -= extracted
     result.seconds["extract"] = extracted
     if output is not None:
         _write(result.predictions, Path(output))

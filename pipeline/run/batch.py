@@ -218,7 +218,7 @@ def computed_partitions(
     def read(index: int) -> RawRead:
         return read_raw_profiled(store, window, Partition(index, partitions))
 
-    reads = _read_ahead(read, partitions, ahead=store.concurrent_reads)
+    reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
     for index, raw_attempts in enumerate(reads):
         part = Partition(index, partitions)
         label = f"{index + 1}/{partitions}" if partitions > 1 else ""
@@ -232,9 +232,7 @@ def computed_partitions(
         yield compute_partition(extracted, existing, lookups, spec, clock=clock, label=label)
 
 
-def _read_ahead(
-    read: Callable[[int], _T], count: int, *, ahead: bool
-) -> Iterator[Callable[[], _T]]:
+def read_ahead(read: Callable[[int], _T], count: int, *, ahead: bool) -> Iterator[Callable[[], _T]]:
     """Per partition, a function giving its rows; with ``ahead``, the next read is under way.
 
     With ``ahead`` every read runs in a daemon thread, even a single one: the main thread

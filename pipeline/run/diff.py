@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,7 +81,10 @@ def diff_candidate(
     if algorithm is not None:
         spec = RunSpec(as_of=when, params=params, algorithm=algorithm)
     label = algorithm or "candidate params"
-    return Sides(stored_rows(url), dry_rows(url, spec), "stored rows", label, when)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the stored rows load meanwhile
+        stored = pool.submit(stored_rows, url)
+        new = dry_rows(url, spec)
+        return Sides(stored.result(), new, "stored rows", label, when)
 
 
 def _run_spec(url: Url, run_id: str) -> tuple[RunSpec, str]:

@@ -1,45 +1,68 @@
 """``mastery history``: the active algorithm's (v0) scores as of every date of a series.
 
-ONE extract covers every date's window (from the first date's window start to the last date),
-the exclusions are left out as in every run, and one vectorized kernel pass
-(:func:`pipeline.kernel.history.compute_history`) scores every date. Nothing is written to the
-database; the rows go to a Parquet file (or back to the caller).
+The users are split into partitions by the stable hash every partitioned run uses; per
+partition, ONE extract covers every date's window (from the first date's window start to the
+last date), the exclusions are left out as in every run, and one kernel query
+(:func:`pipeline.kernel.history.compute_history`) scores every date. Users never span
+partitions, so the rows are the same whatever their count; only one partition's attempts are
+in memory at a time. Nothing is written to the database; the rows go to a Parquet file (or
+back to the caller).
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import Params
 from pipeline.contracts.scope import Scope, utc
-from pipeline.io.extract import Window, extract_from_store
-from pipeline.io.store import open_store
+from pipeline.io.extract import Extracted, Window, extract_from_store
+from pipeline.io.store import Partition, Store, open_store
 from pipeline.io.url import DatabaseUrl
-from pipeline.kernel.history import compute_history
+from pipeline.kernel.history import AS_OF, HISTORY_KEYS, HISTORY_SCHEMA, compute_history
+from pipeline.run.batch import read_ahead
 from pipeline.run.exclusions import drop_excluded, read_active
 from pipeline.run.load import check_output_path
 
 Url = str | DatabaseUrl | None
 MAX_DATES = 1000
+ATTEMPTS_PER_PARTITION = 400_000
+"""The default partition count keeps about this many window answers in each partition: the
+M cohort (2.5M answers in the window of 13 weekly dates: 7 partitions) peaked under 1 GB."""
 
 
 @dataclass(frozen=True)
 class History:
-    """Rows per date (``pipeline.kernel.history.HISTORY_SCHEMA``), the dates, the attempts
-    left out by exclusions and the seconds each stage took."""
+    """The dates, how many rows and partitions, the attempts left out by exclusions, the
+    seconds each stage took, and the rows (``pipeline.kernel.history.HISTORY_SCHEMA``):
+    held in memory when no output file was asked for, else read back from it when asked."""
 
-    rows: pl.DataFrame
     dates: list[datetime]
+    row_count: int
+    partitions: int
     excluded_attempts: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    output: Path | None = None
+    held: pl.DataFrame | None = field(default=None, repr=False)
+
+    @cached_property
+    def rows(self) -> pl.DataFrame:
+        if self.held is not None:
+            return self.held
+        if self.output is None:
+            return pl.DataFrame(schema=HISTORY_SCHEMA)
+        return pl.read_parquet(self.output)
 
 
 def history_dates(start: datetime, end: datetime, every: timedelta) -> list[datetime]:
@@ -64,51 +87,151 @@ def parse_every(text: str) -> timedelta:
     return timedelta(**{units[unit]: int(number)})
 
 
+def default_partitions(store: Store, window: Window, per: int = ATTEMPTS_PER_PARTITION) -> int:
+    """Enough partitions for about ``per`` window answers each, and no more than there are
+    users (an empty partition still costs a read of the window)."""
+    params = {
+        "window_start": window.start.isoformat(),
+        "as_of": window.end.isoformat(),
+        "user_ids": ",".join(window.scope.user_ids),
+    }
+    answers = int(store.fetch_frame("count_window_attempts", params)["n"][0])
+    scoped = window.scope.user_ids
+    users = len(scoped) if scoped else int(store.fetch_frame("count_users")["n"][0])
+    return max(1, min(math.ceil(answers / per), users))
+
+
+class DateParts:
+    """Each partition's rows split by date into a folder, then joined date by date into one
+    file sorted by (as_of, user_id, theme_id): one date's rows in memory at a time, and the
+    same file whatever the partition count. Without a file (``folder`` None) they are held."""
+
+    def __init__(self, folder: Path | None, dates: Sequence[datetime]) -> None:
+        self.folder = folder
+        self.index = {date: i for i, date in enumerate(dates)}
+        self.rows = 0
+        self.held: list[pl.DataFrame] = []
+
+    def add(self, partition: int, rows: pl.DataFrame) -> None:
+        self.rows += rows.height
+        if self.folder is None:
+            self.held.append(rows)
+            return
+        for (date,), part in rows.partition_by(AS_OF, as_dict=True).items():
+            assert isinstance(date, datetime)
+            part.write_parquet(self.folder / f"{self.index[date]:05d}-{partition:05d}.parquet")
+
+    def frame(self) -> pl.DataFrame:
+        """The held rows, in the file's order."""
+        if not self.held:
+            return pl.DataFrame(schema=HISTORY_SCHEMA)
+        return pl.concat(self.held).sort(HISTORY_KEYS)
+
+    def write(self, target: Path) -> None:
+        assert self.folder is not None
+        writer: pq.ParquetWriter | None = None
+        try:
+            for i in range(len(self.index)):
+                files = sorted(self.folder.glob(f"{i:05d}-*.parquet"))
+                if not files:
+                    continue
+                table = pl.read_parquet(files).sort(HISTORY_KEYS).to_arrow()
+                writer = writer or pq.ParquetWriter(target, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            pl.DataFrame(schema=HISTORY_SCHEMA).write_parquet(target)
+
+
 def history(
     database_url: Url,
     dates: Sequence[datetime],
     *,
-    users: Sequence[str] = (),
-    themes: Sequence[int] = (),
+    scope: Scope | None = None,
     params: Params | None = None,
     output: Path | None = None,
+    partitions: int | None = None,
 ) -> History:
-    """The v0 rows as of each of ``dates`` for the scope (all users and themes when empty),
-    with the active params (or ``params``); ``output`` also writes them to Parquet."""
-    from pipeline.run.validate import validate_attempts
-
+    """The v0 rows as of each of ``dates`` for the ``scope`` (default: the whole cohort),
+    with the active params (or ``params``); ``output`` writes them to Parquet instead of
+    holding them. ``partitions`` (default: from the window's answer count) splits the users."""
     if not dates:
         raise MasteryError("no dates to compute")
+    if partitions is not None and partitions < 1:
+        raise MasteryError(f"partitions must be at least 1, got {partitions}")
     if output:
         check_output_path(output)
     instants = sorted({utc(date) for date in dates})
-    scope = Scope.checked(tuple(users), tuple(themes))
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-    with open_store(database_url) as store:
+    with (
+        open_store(database_url) as store,
+        tempfile.TemporaryDirectory(prefix="mastery-history-") as folder,
+    ):
         chosen = params or store.active_params().params
         if not isinstance(chosen, Params):
             raise MasteryError("history computes v0: activate v0 params, or pass v0 params")
-        params = chosen
         span = math.ceil((instants[-1] - instants[0]) / timedelta(days=1))
-        window = Window(scope, instants[-1], params.lookback_days + span)
-        extracted = extract_from_store(store, window)
-        themes_frame = store.fetch_frame("select_themes")
-        blocks_frame = store.fetch_frame("select_blocks")
-        exclusions = read_active(store)
-    seconds["extract"] = round(time.perf_counter() - clock, 3)
-    clock = time.perf_counter()
-    attempts = validate_attempts(extracted.attempts)
-    attempts, excluded = drop_excluded(attempts, exclusions)
-    seconds["validate_input"] = round(time.perf_counter() - clock, 3)
-    clock = time.perf_counter()
-    rows = compute_history(
-        attempts.lazy(), params, instants, themes_frame.lazy(), blocks_frame.lazy()
-    )
-    seconds["compute"] = round(time.perf_counter() - clock, 3)
-    if output:
-        try:
-            rows.write_parquet(output)
-        except OSError as exc:
-            raise MasteryError(f"cannot write {output}: {exc.strerror or exc}") from None
-    return History(rows, instants, excluded, seconds)
+        window = Window(scope or Scope(), instants[-1], chosen.lookback_days + span)
+        count = partitions or default_partitions(store, window)
+        parts = DateParts(Path(folder) if output else None, instants)
+        excluded, seconds = _compute(store, window, chosen, instants, count, parts)
+        if output:
+            clock = time.perf_counter()
+            _write_output(parts, Path(folder) / "history.parquet", output)
+            _add(seconds, "write", clock)
+    held = None if output else parts.frame()
+    return History(instants, parts.rows, count, excluded, seconds, output, held)
+
+
+def _compute(
+    store: Store,
+    window: Window,
+    params: Params,
+    dates: list[datetime],
+    count: int,
+    parts: DateParts,
+) -> tuple[int, dict[str, float]]:
+    """Every partition in turn, its rows to ``parts``; the attempts excluded and the seconds.
+    Where the store allows it, the next partition is read while this one computes (as a
+    recompute does), so ``extract`` counts only the wait for it."""
+    from pipeline.run.validate import validate_attempts
+
+    themes, blocks = store.fetch_frame("select_themes"), store.fetch_frame("select_blocks")
+    exclusions = read_active(store)
+    seconds: dict[str, float] = {}
+    excluded = 0
+
+    def read(index: int) -> Extracted:
+        return extract_from_store(store, window, Partition(index, count))
+
+    reads = read_ahead(read, count, ahead=store.concurrent_reads)
+    for index, extract in enumerate(reads):
+        clock = time.perf_counter()
+        extracted = extract()
+        del extract  # its future holds the frame too
+        _add(seconds, "extract", clock)
+        clock = time.perf_counter()
+        attempts, dropped = drop_excluded(validate_attempts(extracted.attempts), exclusions)
+        excluded += dropped
+        del extracted
+        _add(seconds, "validate_input", clock)
+        clock = time.perf_counter()
+        rows = compute_history(attempts.lazy(), params, dates, themes.lazy(), blocks.lazy())
+        del attempts
+        _add(seconds, "compute", clock)
+        parts.add(index, rows)
+    return excluded, seconds
+
+
+def _add(seconds: dict[str, float], stage: str, start: float) -> None:
+    seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
+
+
+def _write_output(parts: DateParts, built: Path, output: Path) -> None:
+    """Build the file beside the parts, then move it in: a failed run leaves no half file."""
+    try:
+        parts.write(built)
+        shutil.move(built, output)
+    except OSError as exc:
+        raise MasteryError(f"cannot write {output}: {exc.strerror or exc}") from None

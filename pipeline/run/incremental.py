@@ -1,21 +1,24 @@
 """``mastery recompute --incremental``: recompute only the users whose rows can have changed.
 
 The last incremental or full run left a baseline (the nil-uuid row of
-``mastery_user_fingerprints``: its run, algorithm, params, lookups and ``as_of``) and, per user,
-a fingerprint of their attempts in the window (a hash over the extracted raw rows, computed in
-Polars). A new run at ``as_of`` reads the whole window's raw attempts once and recomputes, with
-:func:`pipeline.run.job.run` over a user scope (the same lifecycle as any run), exactly:
+``mastery_user_fingerprints``: its run, algorithm, params, lookups, fingerprint method and
+``as_of``) and, per user, a fingerprint of their attempts in the window. A new run at ``as_of``
+asks the database for every user's fingerprint now and for the count of their answers that
+crossed a boundary since the baseline, in one ``GROUP BY user_id`` over the extract's joins
+(``sql/*/fingerprint_users.sql``: one row per user leaves the database, not the window's
+attempts), and recomputes, with :func:`pipeline.run.job.run` over a user scope (the same
+lifecycle as any run), exactly:
 
 - users whose fingerprint changed: attempts inserted, deleted, edited, late-arriving with old
   timestamps, re-tagged through their question version, sessions leaving the window;
-- users with an attempt that crossed a boundary between the two instants: ``answered_at`` past
+- users with an answer that crossed a boundary between the two instants: ``answered_at`` past
   the old ``as_of`` but not the new one, or across a recency bucket's cutoff;
 - users with a row written by another run since their fingerprint (a per-student or
   theme-scoped run), since that row may be as of another instant.
 
 Anything it cannot vouch for is a full recompute, and the report says why: no baseline, its run
 missing or not SUCCESS, another algorithm or params, changed themes/blocks/exclusions, another
-Polars (the hash), an ``as_of`` before the baseline's, or more than half of the users (or of
+fingerprint method, an ``as_of`` before the baseline's, or more than half of the users (or of
 the rows) in question. Fingerprints are written after the run commits, so a crash in between
 only makes the next run recompute more.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,10 +35,9 @@ from typing import Any
 import polars as pl
 
 from pipeline.contracts.errors import MasteryError
-from pipeline.contracts.frames import RAW_ATTEMPT_SCHEMA, UTC_MICROS
 from pipeline.contracts.params import Params
 from pipeline.contracts.scope import Scope
-from pipeline.io.extract import Window, read_raw_attempts
+from pipeline.io.extract import Window
 from pipeline.io.store import ActiveParams, Store, open_store
 from pipeline.io.url import DatabaseUrl
 from pipeline.run.exclusions import read_active as read_active_exclusions
@@ -94,44 +96,52 @@ class _Seen:
     full_reason: str | None
 
 
-def user_fingerprints(raw: pl.DataFrame) -> pl.DataFrame:
-    """Per user, ``rows:hi:lo``: the row count and the sums of each raw attempt row's 64-bit hash
-    split in halves, so the fingerprint does not depend on row order."""
-    columns = [name for name in RAW_ATTEMPT_SCHEMA.names() if name in raw.columns]
-    frame = raw.select(pl.col(name).cast(RAW_ATTEMPT_SCHEMA[name]) for name in columns)
-    hashed = frame.select("user_id").with_columns(h=frame.hash_rows(seed=17))
-    return (
-        hashed.group_by("user_id")
-        .agg(
-            n=pl.len(),
-            hi=(pl.col("h") // (1 << 32)).sum(),
-            lo=(pl.col("h") % (1 << 32)).sum(),
-        )
-        .select(
-            "user_id",
-            fingerprint=pl.concat_str(
-                pl.col("n").cast(pl.String),
-                pl.col("hi").cast(pl.String),
-                pl.col("lo").cast(pl.String),
-                separator=":",
-            ),
-        )
+FINGERPRINT_METHOD = "sql-1"
+"""Names the fingerprint statement's formula: a baseline made by another is not compared."""
+EDGE_MARGIN = timedelta(milliseconds=1)
+"""Each crossing interval is widened by this on both sides: open or closed ends and float
+seconds then never hide a crossing (a wider interval only adds candidates)."""
+
+
+def crossing_edges(before: datetime, now: datetime, bucket_days: Sequence[int]) -> list[float]:
+    """The instants (epoch seconds, ascending) where the intervals an answer crossing a boundary
+    between ``before`` and ``now`` lies in start and end: ``(before, now]`` (answered after the
+    old as_of, not the new one) and ``[before - d, now - d)`` for each bucket's ``d`` days. The
+    intervals are merged where they overlap, so the edges alternate start, end."""
+    spans = sorted(
+        (start - EDGE_MARGIN, end + EDGE_MARGIN)
+        for start, end in [(before, now)]
+        + [(before - timedelta(days=d), now - timedelta(days=d)) for d in bucket_days]
     )
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return [edge.timestamp() for span in merged for edge in span]
 
 
-def crossed_users(raw: pl.DataFrame, before: datetime, now: datetime, params: Params) -> set[str]:
-    """Users with an attempt whose place changed between ``before`` and ``now`` (later): its
-    answer no longer after as_of, or its answer across a bucket's cutoff."""
-    answered = pl.col("answered_at").cast(UTC_MICROS)
-    crossed = (answered > pl.lit(before, UTC_MICROS)) & (answered <= pl.lit(now, UTC_MICROS))
-    for bucket in params.recency_buckets:
-        days = timedelta(days=bucket.days)
-        crossed = crossed | (
-            (answered >= pl.lit(before - days, UTC_MICROS))
-            & (answered < pl.lit(now - days, UTC_MICROS))
+def read_fingerprints(
+    store: Store, as_of: datetime, lookback_days: int, edges: Sequence[float]
+) -> pl.DataFrame:
+    """Per user with attempts in the window: ``user_id``, ``fingerprint``, ``crossed`` (answers
+    inside the ``edges`` intervals), computed in the database."""
+    window = Window(Scope(), as_of, lookback_days)
+    store.execute("fingerprint_settings")
+    found = store.fetch_frame(
+        "fingerprint_users",
+        {
+            "window_start": window.start.isoformat(),
+            "as_of": window.end.isoformat(),
+            "edges": ",".join(repr(edge) for edge in edges),
+        },
+    )
+    if not found.height:
+        return pl.DataFrame(
+            schema={"user_id": pl.String, "fingerprint": pl.String, "crossed": pl.Int64}
         )
-    found = raw.filter(crossed.fill_null(False)).select("user_id").unique()
-    return set(found["user_id"].to_list())
+    return found.with_columns(pl.col("crossed").cast(pl.Int64))
 
 
 def recompute_incremental(
@@ -205,22 +215,24 @@ def _read(database_url: str | DatabaseUrl | None, as_of: datetime) -> _Seen:
         store.require_tables(("test_sessions", "session_answers", "session_questions"))
         active = store.active_params()
         params = active.params
-        lookback = params.lookback_days
-        raw = read_raw_attempts(store, Window(Scope(), as_of, lookback))
         stored_all = store.fetch_frame("select_user_fingerprints")
         stored_all = stored_all if stored_all.height else _empty_stored()
         baseline_rows = stored_all.filter(pl.col("user_id") == BASELINE_USER)
         baseline = json.loads(baseline_rows["fingerprint"][0]) if baseline_rows.height else None
         token = _token(store, active)
         full_reason = _full_reason(store, baseline, active, token, as_of)
+        before = datetime.fromisoformat(baseline["as_of"]) if baseline else as_of
+        days = [b.days for b in params.recency_buckets] if isinstance(params, Params) else []
+        edges = crossing_edges(min(before, as_of), as_of, days)
+        fingerprints = read_fingerprints(store, as_of, params.lookback_days, edges)
         crossed: set[str] = set()
-        if full_reason is None and baseline is not None and isinstance(params, Params):
-            crossed = crossed_users(raw, datetime.fromisoformat(baseline["as_of"]), as_of, params)
+        if full_reason is None and baseline is not None:
+            crossed = set(fingerprints.filter(pl.col("crossed") > 0)["user_id"].to_list())
         row_runs = store.fetch_frame("select_user_row_runs")
         known = set(store.fetch_frame("select_user_ids")["id"].to_list())
     return _Seen(
         active=active,
-        fingerprints=user_fingerprints(raw),
+        fingerprints=fingerprints.select("user_id", "fingerprint"),
         stored=stored_all.filter(pl.col("user_id") != BASELINE_USER),
         row_runs=row_runs
         if row_runs.height
@@ -291,8 +303,8 @@ def _reasons(
         yield "the algorithm or params changed since the previous run"
     if baseline.get("token") != token:
         yield "themes, blocks or exclusions changed since the previous run"
-    if baseline.get("polars") != pl.__version__:
-        yield "another Polars version made the fingerprints"
+    if baseline.get("method") != FINGERPRINT_METHOD:
+        yield "the stored fingerprints were made by another method"
     if as_of < datetime.fromisoformat(baseline["as_of"]):
         yield f"as_of is before the previous run's ({baseline['as_of']})"
 
@@ -355,7 +367,7 @@ def _write(
         "algo_version_id": seen.active.algo_version_id,
         "params_id": seen.active.params_id,
         "token": seen.token,
-        "polars": pl.__version__,
+        "method": FINGERPRINT_METHOD,
         "as_of": as_of.isoformat(),
     }
     frame = pl.concat(

@@ -25,7 +25,7 @@ from pipeline.io.store.privileges import (
     permission_message,
 )
 from pipeline.io.store.registry import ALGO_VERSION, ActiveParams, AnyParams
-from pipeline.io.store.tables import PIPELINE_TABLES, SOURCE_TABLES
+from pipeline.io.store.tables import FOLLOW_TABLES, PIPELINE_TABLES, SOURCE_TABLES
 from pipeline.io.url import DatabaseUrl
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
@@ -339,7 +339,7 @@ class Store(ABC):
             for name in ddl_names():
                 self._run_script(statement(self.dialect, name))
             params_id, checksum = registry.seed(self)
-        tables = (*SOURCE_TABLES, *PIPELINE_TABLES)
+        tables = (*SOURCE_TABLES, *PIPELINE_TABLES, *FOLLOW_TABLES)
         return InitReport(
             created=tuple(t for t in tables if t not in before),
             existing=tuple(t for t in tables if t in before),

@@ -89,9 +89,9 @@ def rebuild(store: PostgresStore, run: Mapping[str, Any]) -> WriteResult:
     try:
         with store.conn.transaction():  # a savepoint: the build goes if the swap cannot
             lock_timeout(store)
+            store.execute("set_rebuild_memory")
             store.execute("analyze_mastery_stage")
-            store.execute("create_mastery_next", run)
-            renames = _build_next(store)
+            renames = _build_next(store, run)
             locked(store, lambda: _swap(store, renames))
     except psycopg.errors.LockNotAvailable:
         raise _LockBusyError(blocker(store, 1)) from None
@@ -99,7 +99,7 @@ def rebuild(store: PostgresStore, run: Mapping[str, Any]) -> WriteResult:
     return WriteResult(int(upserted), int(stale), 0, "rebuild")
 
 
-def _build_next(store: PostgresStore) -> list[tuple[str, str, str]]:
+def _build_next(store: PostgresStore, run: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """Fill and key ``user_theme_mastery_next``; returns (kind, temporary, canonical) names."""
     sql, ident = psycopg.sql.SQL, psycopg.sql.Identifier
     table = ident("user_theme_mastery_next")
@@ -126,7 +126,7 @@ def _build_next(store: PostgresStore) -> list[tuple[str, str, str]]:
     for name, kind, definition in constraints:
         if kind == "c":  # checked on every row filled in, as before
             add(name, definition)
-    store.execute("insert_mastery_next")
+    store.execute("insert_mastery_next", run)
     for name, kind, definition in constraints:
         if kind in ("p", "u", "x"):
             add(name, definition)

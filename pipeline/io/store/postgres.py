@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,13 +17,8 @@ import psycopg.sql
 import pyarrow as pa
 
 from pipeline.contracts.errors import MasteryError
-from pipeline.io.store import pg_grants, pg_write
-from pipeline.io.store.attempt_tables import (
-    RawRead,
-    incomplete_versions,
-    join_attempt_tables,
-    uuid_list,
-)
+from pipeline.io.store import pg_extract, pg_grants, pg_write
+from pipeline.io.store.attempt_tables import RawRead
 from pipeline.io.store.base import WHOLE, Partition, Store, WriteResult
 from pipeline.io.store.privileges import JOB_PRIVILEGES, permission_message
 from pipeline.io.url import DatabaseUrl
@@ -35,15 +29,6 @@ _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 _INSUFFICIENT_PRIVILEGE = "42501"
 _DENIED_TABLE = re.compile(r'permission denied for (?:table|relation|view) "?([^"\s]+)"?')
 _NOT_OWNER = re.compile(r'must be owner of (?:table|relation|index) "?([^"\s]+)"?')
-_ISOLATION = "adbc.connection.transaction.isolation_level"
-_REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
-_TABLE_OF_STEP = {
-    "sessions": "test_sessions",
-    "answers": "session_answers",
-    "session_questions": "session_questions",
-    "versions": "question_versions",
-    "snapshots": "session_questions_with_snapshot",
-}
 SESSION_ID_LIST_LIMIT = 5_000
 """Up to this many sessions in the window, their answers and session questions are read by a
 bound id list (index lookups); above it, by a semi-join on the window predicate (one scan)."""
@@ -296,56 +281,13 @@ class PostgresStore(Store):
         Only what the window needs leaves the database: its sessions first; then their answers
         and session questions, by id when the sessions are few (an index lookup on the
         ``(session_id, question_id)`` key, however long the history), else by a semi-join on
-        the sessions' window predicate; then only the question versions those rows name. One
-        connection in one REPEATABLE READ transaction, so the four reads see one snapshot, as
-        the one-statement join did. uuids stay 16 bytes through the joins and become text at
-        the end (:func:`~pipeline.io.store.base.join_attempt_tables`).
+        the sessions' window predicate; then only the question versions those rows name. Two
+        connections read at once, on one exported snapshot, so every read sees one state, as
+        the one-statement join did (:func:`pipeline.io.store.pg_extract.extract`).
         """
-        import adbc_driver_postgresql.dbapi as adbc
-
-        params = self.extract_params(window_start, as_of, user_ids, partition)
-        seconds: dict[str, float] = {}
-        frames: dict[str, pl.DataFrame] = {}
-        try:
-            with self._adbc() as conn, conn.cursor() as cursor:
-                conn.adbc_connection.set_options(**{_ISOLATION: _REPEATABLE_READ})
-
-                def read(step: str, name: str, values: Mapping[str, Any]) -> pl.DataFrame:
-                    began = time.perf_counter()
-                    text, bound = self.numbered_sql(name, values)
-                    cursor.execute(text, parameters=tuple(bound))
-                    frame = pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
-                    seconds[f"extract.{step}"] = time.perf_counter() - began
-                    frames[step] = frame
-                    return frame
-
-                sessions = read("sessions", "extract_sessions", params)
-                if sessions.height <= SESSION_ID_LIST_LIMIT:
-                    scope: Mapping[str, Any] = {"session_ids": uuid_list(sessions["session_id"])}
-                    suffix = "_by_id"
-                else:
-                    scope, suffix = params, ""
-                read("answers", f"extract_session_answers{suffix}", scope)
-                links = read("session_questions", f"extract_session_questions{suffix}", scope)
-                referenced = {"version_ids": uuid_list(links["question_version_id"])}
-                versions = read("versions", "extract_question_versions", referenced)
-                incomplete = incomplete_versions(links, versions)
-                if incomplete.len():
-                    fallback = {**scope, "version_ids": uuid_list(incomplete)}
-                    read("snapshots", f"extract_session_snapshots{suffix}", fallback)
-        except adbc.Error as exc:
-            raise MasteryError(self._adbc_failure("read from Postgres", exc)) from None
-        began = time.perf_counter()
-        links = frames["session_questions"]
-        if "snapshots" in frames:
-            redone = pl.col("question_version_id").is_in(incomplete.implode()).fill_null(False)
-            kept = links.filter(~redone)
-            links = pl.concat([kept, frames["snapshots"]], how="vertical_relaxed")
-        raw = join_attempt_tables(frames["sessions"], frames["answers"], links, versions)
-        raw = self.unique_attempts(raw)
-        seconds["extract.join"] = time.perf_counter() - began
-        rows = {_TABLE_OF_STEP[step]: frame.height for step, frame in frames.items()}
-        return RawRead(raw, seconds, rows)
+        return pg_extract.extract(
+            self, window_start, as_of, user_ids, partition, id_list_limit=SESSION_ID_LIST_LIMIT
+        )
 
     def _adbc_failure(self, what: str, exc: BaseException) -> str:
         if getattr(exc, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:

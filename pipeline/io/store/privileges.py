@@ -14,6 +14,7 @@ JOB_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "user_theme_mastery": _WRITE,
     "mastery_exclusions": _READ,
     "mastery_user_fingerprints": _WRITE,  # `recompute --incremental` (pipeline.run.incremental)
+    "mastery_follow_state": _WRITE,  # `mastery follow`'s watermark (pipeline.run.follow)
 }
 """The table rights a recompute (merge mode) uses, besides USAGE on the schema and TEMPORARY on
 the database (its staging table): it reads the source tables and the registry, inserts and

@@ -18,3 +18,5 @@ PIPELINE_TABLES = (
     "mastery_exclusions",
     "mastery_user_fingerprints",
 )
+FOLLOW_TABLES = ("mastery_follow_state",)
+"""Only `mastery follow` needs these: a recompute on a database made before them still runs."""

@@ -1,0 +1,186 @@
+"""How the Postgres store reads a window's attempts (issue 20): the source tables pulled
+separately in binary through ADBC, on two connections that share one snapshot, and joined in
+Polars. Two connections because the two large reads (answers, session questions) then run at
+once: each keeps one Postgres backend busy, and ADBC decodes without the GIL."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import ExitStack
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import polars as pl
+
+from pipeline.contracts.errors import MasteryError
+from pipeline.io.sqlfiles import statement
+from pipeline.io.store.attempt_tables import (
+    KeyedAnswers,
+    RawRead,
+    incomplete_versions,
+    join_attempt_tables,
+    key_answers,
+    session_id_list,
+    uuid_list,
+    with_snapshots,
+)
+from pipeline.io.store.base import Partition
+
+if TYPE_CHECKING:
+    from pipeline.io.store.postgres import PostgresStore
+
+_T = TypeVar("_T")
+_ISOLATION = "adbc.connection.transaction.isolation_level"
+_REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+_TABLE_OF_STEP = {
+    "sessions": "test_sessions",
+    "answers": "session_answers",
+    "session_questions": "session_questions",
+    "versions": "question_versions",
+    "snapshots": "session_questions_with_snapshot",
+}
+
+
+class _Reader:
+    """One ADBC connection in a REPEATABLE READ transaction, its reads timed into ``seconds``."""
+
+    def __init__(self, store: PostgresStore, stack: ExitStack, seconds: dict[str, float]):
+        self.store = store
+        self.conn = stack.enter_context(store._adbc())
+        self.conn.adbc_connection.set_options(**{_ISOLATION: _REPEATABLE_READ})
+        self.cursor = stack.enter_context(self.conn.cursor())
+        self.seconds = seconds
+        self.rows: dict[str, int] = {}
+
+    def run(self, text: str) -> list[tuple[Any, ...]]:
+        self.cursor.execute(text)
+        return list(self.cursor.fetchall())
+
+    def read(self, step: str, name: str, values: Mapping[str, Any]) -> pl.DataFrame:
+        began = time.perf_counter()
+        text, bound = self.store.numbered_sql(name, values)
+        self.cursor.execute(text, parameters=tuple(bound))
+        frame = pl.DataFrame(pl.from_arrow(self.cursor.fetch_arrow_table()))
+        self.seconds[f"extract.{step}"] = time.perf_counter() - began
+        self.rows[_TABLE_OF_STEP[step]] = frame.height
+        return frame
+
+
+def extract(
+    store: PostgresStore,
+    window_start: datetime,
+    as_of: datetime,
+    user_ids: Sequence[str],
+    partition: Partition,
+    *,
+    id_list_limit: int,
+) -> RawRead:
+    """The window's sessions first (ordered by id: their row is the ``session_index`` the other
+    reads carry); then their answers and their session questions, the versions those name and
+    the snapshot re-read. At most ``id_list_limit`` sessions: by id (index lookups), one read
+    after the other on one connection. More: by a semi-join on the window, the answers on this
+    connection while the session questions read on a second one, which imports this one's
+    snapshot (``SET TRANSACTION SNAPSHOT``), so every read sees one state of the database, as
+    the one-statement join did; the answers are keyed while the session questions still read.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    params = store.extract_params(window_start, as_of, user_ids, partition)
+    seconds: dict[str, float] = {}
+    with ExitStack() as stack:  # every connection closed on any way out
+        try:
+            main = _Reader(store, stack, seconds)
+            snapshot = str(main.run(statement("postgres", "extract_export_snapshot"))[0][0])
+            sessions = main.read("sessions", "extract_sessions", params)
+            if sessions.height <= id_list_limit:  # few: index lookups, one connection
+                scope = {"session_ids": session_id_list(sessions)}
+                keyed, prepared = _keyed_answers(main, scope, "_by_id")
+                links, versions = _read_links(main, scope, "_by_id")
+                side = main
+            else:
+                side = _Reader(store, stack, seconds)
+                _import_snapshot(side, snapshot)
+                links_read = _in_thread(lambda: _read_links(side, params, ""))
+                try:
+                    keyed, prepared = _keyed_answers(main, params, "")
+                except BaseException:
+                    with contextlib.suppress(Exception):  # ends before its connection closes
+                        side.cursor.adbc_cancel()
+                    _settle(links_read)
+                    raise
+                links, versions = _wait(links_read)
+        except adbc.Error as exc:
+            raise MasteryError(store._adbc_failure("read from Postgres", exc)) from None
+    began = time.perf_counter()
+    raw = join_attempt_tables(sessions, keyed, links, versions)
+    raw = store.unique_attempts(raw)
+    seconds["extract.join"] = prepared + time.perf_counter() - began
+    return RawRead(raw, seconds, {**main.rows, **side.rows})
+
+
+def _keyed_answers(
+    main: _Reader, scope: Mapping[str, Any], suffix: str
+) -> tuple[KeyedAnswers, float]:
+    """The answers, keyed for the join (seconds spent keying, part of ``extract.join``)."""
+    answers = main.read("answers", f"extract_session_answers{suffix}", scope)
+    began = time.perf_counter()
+    return key_answers(answers), time.perf_counter() - began
+
+
+def _import_snapshot(reader: _Reader, snapshot: str) -> None:
+    """The first statement of the side transaction: the main one's snapshot (an id checked to
+    be what ``pg_export_snapshot`` returns, as a utility statement takes no bound value)."""
+    if not _SNAPSHOT_ID.match(snapshot):
+        raise MasteryError(f"unexpected snapshot id from Postgres: {snapshot!r}")
+    reader.run(statement("postgres", "extract_import_snapshot").replace("{snapshot}", snapshot))
+
+
+def _read_links(
+    side: _Reader, scope: Mapping[str, Any], suffix: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Session questions, the versions they name, and the snapshot re-read of those whose
+    version lacks a field (SPEC §4's per-field fallback)."""
+    links = side.read("session_questions", f"extract_session_questions{suffix}", scope)
+    named = {"version_ids": uuid_list(links["question_version_id"])}
+    versions = side.read("versions", "extract_question_versions", named)
+    incomplete = incomplete_versions(links, versions)
+    if incomplete.len():
+        fallback = {**scope, "version_ids": uuid_list(incomplete)}
+        snapshots = side.read("snapshots", f"extract_session_snapshots{suffix}", fallback)
+        links = with_snapshots(links, incomplete, snapshots)
+    return links, versions
+
+
+def _in_thread(work: Callable[[], _T]) -> Future[_T]:
+    """``work`` in a daemon thread (never keeps an interrupted process alive)."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="extract-links", daemon=True).start()
+    return future
+
+
+def _wait(future: Future[_T]) -> _T:
+    """The side read's result, waited for in slices (see ``pipeline.run.batch._result``)."""
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
+
+
+def _settle(future: Future[Any]) -> None:
+    """Wait for a cancelled side read to end, whatever it ended with."""
+    with contextlib.suppress(BaseException):  # the main read's error is the one raised
+        _wait(future)
