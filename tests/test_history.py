@@ -21,6 +21,8 @@ from pipeline.cli import app
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.frames import OUTPUT_COLUMNS
 from pipeline.contracts.params import Params
+from pipeline.contracts.params_v1 import default_params_v1
+from pipeline.contracts.scope import Scope
 from pipeline.io.extract import Window, extract_from_store, read_raw_attempts
 from pipeline.io.store import open_store
 from pipeline.kernel import compute_cohort
@@ -187,3 +189,23 @@ def test_history_scope_exclusions_and_cli(small_url: str, tmp_path: Path) -> Non
     assert '"dates":3' in out.stdout.replace(" ", "")
     assert '"partitions":2' in out.stdout.replace(" ", "")
     assert pl.read_parquet(target)["user_id"].unique().to_list() == [ALICE]
+
+
+def test_v1_history_equals_a_v1_dry_run_per_date(history_url: str, tmp_path: Path) -> None:
+    """With v1 active, history scores v1: each date's rows are the rows a dry run as of that
+    date writes, and a student's rows do not depend on the scope (v1's question term reads
+    every student's answers whatever the scope)."""
+    with open_store(history_url) as store:
+        store.activate_params(default_params_v1(), "v1")
+    dates = history_dates(END - timedelta(days=28), END, timedelta(days=14))
+    result = api.history(history_url, dates)
+    assert result.rows["as_of"].unique().sort().to_list() == dates
+    for date in dates:
+        got = result.rows.filter(pl.col("as_of") == date).drop("as_of")
+        expected = dry_rows(history_url, date, tmp_path)
+        assert got.height > 0
+        assert '"model":"v1"' in got["breakdown_json"][0]
+        assert got.equals(expected), date
+    user = result.rows["user_id"][0]
+    alone = api.history(history_url, dates, scope=Scope(user_ids=(user,))).rows
+    assert alone.equals(result.rows.filter(pl.col("user_id") == user))

@@ -1,4 +1,4 @@
-"""``mastery history``: the v0 scores as of each date of a series, to a Parquet file."""
+"""``mastery history``: the active algorithm's scores as of each date, to a Parquet file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``mastery history``: the active algorithm's (v0) scores as of every date of a series.
+"""``mastery history``: the active algorithm's scores as of every date of a series.
 
 The users are split into partitions by the stable hash every partitioned run uses; per
 partition, ONE extract covers every date's window (from the first date's window start to the
@@ -7,6 +7,10 @@ last date), the exclusions are left out as in every run, and one kernel query
 partitions, so the rows are the same whatever their count; only one partition's attempts are
 in memory at a time. Nothing is written to the database; the rows go to a Parquet file (or
 back to the caller).
+
+v1 rates each answer against other students' answers, so its rows need the whole cohort: one
+extract of every user over the dates' windows, then per date the v1 kernel over the sessions of
+that date's window (what a dry run as of that date reads), keeping the scope's rows.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +30,8 @@ import pyarrow.parquet as pq
 
 from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.params import Params
-from pipeline.contracts.scope import Scope, utc
+from pipeline.contracts.params_v1 import ParamsV1
+from pipeline.contracts.scope import Scope, utc, window_start
 from pipeline.io.extract import Extracted, Window, extract_from_store
 from pipeline.io.store import Partition, Store, open_store
 from pipeline.io.url import DatabaseUrl
@@ -34,6 +39,7 @@ from pipeline.kernel.history import AS_OF, HISTORY_KEYS, HISTORY_SCHEMA, compute
 from pipeline.run.batch import read_ahead
 from pipeline.run.exclusions import drop_excluded, read_active
 from pipeline.run.load import check_output_path
+from pipeline.run.v1 import compute_v1
 
 Url = str | DatabaseUrl | None
 MAX_DATES = 1000
@@ -150,13 +156,14 @@ def history(
     dates: Sequence[datetime],
     *,
     scope: Scope | None = None,
-    params: Params | None = None,
+    params: Params | ParamsV1 | None = None,
     output: Path | None = None,
     partitions: int | None = None,
 ) -> History:
-    """The v0 rows as of each of ``dates`` for the ``scope`` (default: the whole cohort),
-    with the active params (or ``params``); ``output`` writes them to Parquet instead of
-    holding them. ``partitions`` (default: from the window's answer count) splits the users."""
+    """The rows as of each of ``dates`` for the ``scope`` (default: the whole cohort), of the
+    active algorithm and params (or ``params``: v0 or v1); ``output`` writes them to Parquet
+    instead of holding them. ``partitions`` (default: from the window's answer count) splits
+    the users (v0 only: v1 needs the whole cohort at once)."""
     if not dates:
         raise MasteryError("no dates to compute")
     if partitions is not None and partitions < 1:
@@ -169,13 +176,15 @@ def history(
         tempfile.TemporaryDirectory(prefix="mastery-history-") as folder,
     ):
         chosen = params or store.active_params().params
-        if not isinstance(chosen, Params):
-            raise MasteryError("history computes v0: activate v0 params, or pass v0 params")
         span = math.ceil((instants[-1] - instants[0]) / timedelta(days=1))
         window = Window(scope or Scope(), instants[-1], chosen.lookback_days + span)
-        count = partitions or default_partitions(store, window)
         parts = DateParts(Path(folder) if output else None, instants)
-        excluded, seconds = _compute(store, window, chosen, instants, count, parts)
+        if isinstance(chosen, ParamsV1):
+            count = 1
+            excluded, seconds = _compute_v1(store, window, chosen, instants, parts)
+        else:
+            count = partitions or default_partitions(store, window)
+            excluded, seconds = _compute(store, window, chosen, instants, count, parts)
         if output:
             clock = time.perf_counter()
             _write_output(parts, Path(folder) / "history.parquet", output)
@@ -221,6 +230,37 @@ def _compute(
         del attempts
         _add(seconds, "compute", clock)
         parts.add(index, rows)
+    return excluded, seconds
+
+
+def _compute_v1(
+    store: Store, window: Window, params: ParamsV1, dates: list[datetime], parts: DateParts
+) -> tuple[int, dict[str, float]]:
+    """v1's rows of every date: the whole cohort read once, each date's window cut from it."""
+    from pipeline.run.validate import validate_attempts
+
+    themes, blocks = store.fetch_frame("select_themes"), store.fetch_frame("select_blocks")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    extracted = extract_from_store(store, replace(window, scope=Scope()))
+    _add(seconds, "extract", clock)
+    clock = time.perf_counter()
+    attempts, excluded = drop_excluded(validate_attempts(extracted.attempts), read_active(store))
+    del extracted
+    _add(seconds, "validate_input", clock)
+    clock = time.perf_counter()
+    scope = window.scope
+    for date in dates:
+        start = window_start(date, params.lookback_days)
+        seen = attempts.filter(pl.col("submitted_at").is_between(start, date))
+        rows = compute_v1(seen, params, date, None, themes, blocks).rows
+        if scope.user_ids:
+            rows = rows.filter(pl.col("user_id").is_in(list(scope.user_ids)))
+        if scope.theme_ids:
+            rows = rows.filter(pl.col("theme_id").is_in(list(scope.theme_ids)))
+        stamped = rows.with_columns(pl.lit(date).cast(HISTORY_SCHEMA[AS_OF]).alias(AS_OF))
+        parts.add(0, stamped.select(HISTORY_SCHEMA.names()))
+    _add(seconds, "compute", clock)
     return excluded, seconds
 
 
