@@ -27,7 +27,8 @@ from pipeline.io.extract import Window, extract_from_store, read_raw_attempts
 from pipeline.io.store import open_store
 from pipeline.kernel import compute_cohort
 from pipeline.kernel.history import compute_history
-from pipeline.run.history import default_partitions, history_dates, parse_every
+from pipeline.run.history import history_dates, parse_every
+from pipeline.run.reading import default_partitions
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.cohort import ALICE, AS_OF, load_small_cohort

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline import MasteryError, RunOptions, RunSummary, init_database, recompute
-from pipeline.run.batch import read_ahead
+from pipeline.run.reading import read_ahead
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows, runs

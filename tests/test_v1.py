@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pipeline.contracts.errors import ParamsError
 from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
-from pipeline.kernel.v1 import compute_cohort_v1, v1_tables
+from pipeline.kernel.v1 import compute_cohort_v1, tables_of, v1_narrow, v1_tables
 from tests.reference import attempts_frame
 from tests.test_backtest_replay import START, V1_PARAMS, random_attempts
 
@@ -196,15 +196,15 @@ def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
     shuffled = list(attempts)
     random.Random(seed).shuffle(shuffled)
     assert rows_of(shuffled, params).equals(whole)
-    tables = v1_tables(attempts_frame(attempts), params, AS_OF)
     users = sorted({a["user_id"] for a in attempts})
-    parts = [
-        compute_cohort_v1(
-            attempts_frame([a for a in shuffled if a["user_id"] in group]), params, AS_OF, tables
-        )
-        for group in (users[:1], users[1:])
-    ]
-    assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
+    groups = [users[:1], users[1:3], users[3:]]
+    frames = [attempts_frame([a for a in shuffled if a["user_id"] in group]) for group in groups]
+    for tables in (
+        v1_tables(attempts_frame(attempts), AS_OF),
+        tables_of(v1_narrow(frame, AS_OF) for frame in reversed(frames)),  # read by partition
+    ):
+        parts = [compute_cohort_v1(frame, params, AS_OF, tables) for frame in frames]
+        assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
 
 
 def test_scores_round_half_away_from_zero() -> None:

@@ -126,6 +126,11 @@ def test_v1_recompute_matches_the_kernel_and_switching_back_gives_v0(cohort_url:
     # partitions give identical rows (v1's tables are the whole cohort's)
     recompute(cohort_url, options=RunOptions(trigger="test", partitions=3), as_of=AS_OF)
     assert _rows(cohort_url) == got
+    # so does a run of two students (the cohort's tables read beside their own rows)
+    two = sorted(set(rows["user_id"]))[:2]
+    scoped = recompute(cohort_url, RunSpec.of(AS_OF, two), RunOptions(trigger="test"))
+    assert scoped.records_upserted == rows.filter(pl.col("user_id").is_in(two)).height > 0
+    assert _rows(cohort_url) == got
 
     # one activation switches back: v0 rows again
     from pipeline.contracts.params import default_params

@@ -37,6 +37,7 @@ the history it should learn from.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,6 +45,7 @@ import polars as pl
 
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import utc
+from pipeline.kernel.cohort_counts import CohortCounts, attach, cohort_counts, narrow
 from pipeline.kernel.replay import ONE, TIME, History, Period, laplace, prepared
 from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
 
@@ -54,11 +56,14 @@ KEY_CODES = ["user", "theme_id", "lead"]
 
 @dataclass(frozen=True)
 class V1Tables:
-    """What v1 learns from the whole cohort up to ``as_of``: each answer's question rate
-    (``session_id``, ``question_id``, ``q_units``), the answers and right answers per theme
-    (``theme_id``, ``n``, ``c``) and overall (answers, right answers)."""
+    """What v1 learns from the whole cohort up to ``as_of``: the answers and right answers of
+    every student before each instant, overall, per theme and per question
+    (:data:`~pipeline.kernel.cohort_counts.CohortCounts`), the answers and right answers per
+    theme (``theme_id``, ``n``, ``c``) and overall (answers, right answers). Built from narrow
+    columns one partition at a time (:func:`v1_narrow`, :func:`tables_of`), so a partition's
+    rows never need the whole cohort's wide frame."""
 
-    answer_rates: pl.DataFrame
+    counts: CohortCounts
     themes: pl.DataFrame
     overall: tuple[int, int]
 
@@ -149,21 +154,26 @@ def _answered_until(frame: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     return frame.filter(pl.col(TIME).is_not_null() & (pl.col(TIME) <= as_of))
 
 
-def v1_tables(attempts: pl.LazyFrame | pl.DataFrame, params: ParamsV1, as_of: datetime) -> V1Tables:
+def v1_narrow(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """What the cohort's tables need of one partition: its answers up to ``as_of``, narrow."""
+    return narrow(_answered_until(prepared(attempts), utc(as_of)))
+
+
+def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
+    """The cohort's tables from the :func:`v1_narrow` rows of all its partitions."""
+    rows = pl.concat(list(parts), how="vertical")
+    return V1Tables(cohort_counts([rows]), *_answers_by_theme(rows))
+
+
+def _answers_by_theme(rows: pl.DataFrame) -> tuple[pl.DataFrame, tuple[int, int]]:
+    """Answers and right answers per theme (``theme_id``, ``n``, ``c``), and in all."""
+    themes = rows.group_by("theme_id").agg(n=pl.len().cast(pl.Int64), c=pl.col("correct").sum())
+    return themes.sort("theme_id"), (rows.height, int(rows["correct"].sum()))
+
+
+def v1_tables(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> V1Tables:
     """The global tables of the whole cohort at ``as_of`` (pass them to every partition)."""
-    return _tables(_answered_until(prepared(attempts), utc(as_of)), params)
-
-
-def _tables(frame: pl.DataFrame, params: ParamsV1) -> V1Tables:
-    history = History(frame)
-    rates_ = answer_rates(history, params).select("q_units")
-    keyed = pl.concat([history.rows.select("session_id", "question_id"), rates_], how="horizontal")
-    themes = frame.group_by("theme_id").agg(n=pl.len().cast(pl.Int64), c=pl.col("correct").sum())
-    return V1Tables(
-        answer_rates=keyed,
-        themes=themes.sort("theme_id"),
-        overall=(frame.height, int(frame["correct"].sum())),
-    )
+    return tables_of([v1_narrow(attempts, as_of)])
 
 
 def compute_cohort_v1(
@@ -182,11 +192,10 @@ def compute_cohort_v1(
     re-join of the answers)."""
     as_of = utc(as_of)
     frame = _answered_until(prepared(attempts), as_of)
-    if tables is None:  # the tables' answer rates are aligned with this very frame
-        tables = _tables(frame, params)
-        valued = frame.with_columns(q_units=tables.answer_rates["q_units"])
-    else:
-        valued = frame.join(tables.answer_rates, on=["session_id", "question_id"], how="left")
+    # the cohort's counts before each answer: the frame's own, or the whole cohort's tables'
+    history = History(frame, None if tables is None else attach(frame, tables.counts))
+    valued = frame.with_columns(q_units=answer_rates(history, params)["q_units"])
+    by_theme, overall = (tables.themes, tables.overall) if tables else _answers_by_theme(frame)
     in_window = pl.col(TIME) >= as_of - timedelta(days=params.lookback_days)
     in_recent = pl.col(TIME) >= as_of - timedelta(hours=params.recent_hours)
     masked = {
@@ -218,12 +227,12 @@ def compute_cohort_v1(
     per_user = {f"s_{x}": pl.col(f"st_{x}").sum() for x in SUMS}
     per_user |= {f"r_{x}": pl.col(f"r_{x}").sum() for x in SUMS}
     per_user |= {"u_n": pl.col("ut_n").sum(), "u_c": pl.col("ut_c").sum()}
-    n, c = tables.overall
+    n, c = overall
     rows = (
         themes.drop(f"r_{x}" for x in SUMS)  # the recent sums are the student's (below)
         .join(themes.group_by("user").agg(**per_user), on="user")
         .filter(pl.col("st_n") > 0)
-        .join(_prefixed(tables.themes, "t").lazy(), on="theme_id", how="left")
+        .join(_prefixed(by_theme, "t").lazy(), on="theme_id", how="left")
         .with_columns(
             pl.col("t_n", "t_c").fill_null(0),
             g_n=pl.lit(n, pl.Int64),

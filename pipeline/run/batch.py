@@ -8,21 +8,21 @@ the same whatever N is. ``RunTotals`` adds the partitions' counts up into the ru
 from __future__ import annotations
 
 import json
-import threading
+import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
-from typing import TypeVar
+from pathlib import Path
 
 import polars as pl
 
 from pipeline.contracts.params_v1 import ParamsV1
+from pipeline.contracts.scope import Scope
 from pipeline.io.extract import (
     Extracted,
     RawRead,
+    Window,
     read_existing_keys,
     read_raw_profiled,
     resolve_extracted,
@@ -33,11 +33,11 @@ from pipeline.kernel.v1 import V1Tables
 from pipeline.run.exclusions import ACTIVE_SCHEMA, drop_excluded
 from pipeline.run.exclusions import read_active as read_active_exclusions
 from pipeline.run.load import stage_frame
+from pipeline.run.reading import default_partitions, read_ahead
 from pipeline.run.spec import Progress, RunSpec, RunSummary
-from pipeline.run.v1 import cohort_tables, compute_v1, stage_v1
+from pipeline.run.v1 import KeptReads, cohort_tables, compute_v1, stage_v1
 
 STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
-_T = TypeVar("_T")
 
 
 class StageClock:
@@ -83,19 +83,29 @@ class Lookups:
     """v1's whole-cohort tables (:mod:`pipeline.run.v1`); None: the partition is the cohort."""
 
     @classmethod
-    def read(cls, store: Store, spec: RunSpec | None = None, partitions: int = 0) -> Lookups:
+    def read(
+        cls,
+        store: Store,
+        spec: RunSpec | None = None,
+        partitions: int = 0,
+        keep: KeptReads | None = None,
+    ) -> Lookups:
         """Once per run; ``spec`` is the run's (resolved), ``partitions`` how many it computes
-        (0: unknown, e.g. Spark buckets), for v1's tables."""
+        (0: unknown, e.g. Spark buckets), for v1's tables, read in the run's partitions when
+        it is a whole-cohort run (``keep`` keeps those reads for it), else in the default
+        count for the cohort's size."""
         lookups = cls(
             store.fetch_frame("select_themes"),
             store.fetch_frame("select_blocks"),
             read_active_exclusions(store),
         )
-        if spec is None or not isinstance(spec.params, ParamsV1):
+        if spec is None or not _reads_cohort(spec, partitions):
             return lookups
-        if partitions == 1 and spec.scope.whole_cohort:
-            return lookups
-        tables = cohort_tables(store, spec.params, spec.as_of, lookups.exclusions)
+        assert isinstance(spec.params, ParamsV1)
+        same = spec.scope.whole_cohort and partitions > 0
+        cohort = Window(Scope(), spec.as_of, spec.params.lookback_days)
+        chunks = partitions if same else default_partitions(store, cohort)
+        tables = cohort_tables(store, spec, lookups.exclusions, chunks, keep if same else None)
         return replace(lookups, v1=tables)
 
 
@@ -212,65 +222,35 @@ def computed_partitions(
     attempts are already being read while this one computes and stages: the database's core
     and ours work at once, and at most two partitions' attempts are in memory.
     """
-    lookups = Lookups.read(store, spec, partitions)
-    window = spec.window
+    with tempfile.TemporaryDirectory(prefix="mastery-v1-") as folder:
+        kept = KeptReads(Path(folder))
+        with clock.stage("cohort_tables") if _reads_cohort(spec, partitions) else nullcontext():
+            lookups = Lookups.read(store, spec, partitions, kept)
+        window = spec.window
 
-    def read(index: int) -> RawRead:
-        return read_raw_profiled(store, window, Partition(index, partitions))
+        def read(index: int) -> RawRead:
+            if index in kept.profiles:
+                return kept.read(index)
+            return read_raw_profiled(store, window, Partition(index, partitions))
 
-    reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
-    for index, raw_attempts in enumerate(reads):
-        part = Partition(index, partitions)
-        label = f"{index + 1}/{partitions}" if partitions > 1 else ""
-        with clock.stage("extract", label):
-            raw = raw_attempts()
-            for step, seconds in raw.seconds.items():
-                clock.add(step, seconds)
-            with clock.sub("extract.resolve"):
-                extracted = resolve_extracted(raw.frame, spec.scope)
-            existing = read_existing_keys(store, spec.scope, part)
-        yield compute_partition(extracted, existing, lookups, spec, clock=clock, label=label)
-
-
-def read_ahead(read: Callable[[int], _T], count: int, *, ahead: bool) -> Iterator[Callable[[], _T]]:
-    """Per partition, a function giving its rows; with ``ahead``, the next read is under way.
-
-    With ``ahead`` every read runs in a daemon thread, even a single one: the main thread
-    waits in Python, where SIGINT and SIGTERM reach it at once (a driver's blocking call would
-    hold them until its query ends), and an interrupted process never waits for a read.
-    """
-    if not ahead:
-        yield from (partial(read, index) for index in range(count))
-        return
-    pending = _in_background(read, 0)
-    for index in range(count):
-        current = pending
-        if index + 1 < count:
-            pending = _in_background(read, index + 1)
-        yield partial(_result, current)
+        reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
+        for index, raw_attempts in enumerate(reads):
+            part = Partition(index, partitions)
+            label = f"{index + 1}/{partitions}" if partitions > 1 else ""
+            with clock.stage("extract", label):
+                raw = raw_attempts()
+                for step, seconds in raw.seconds.items():
+                    clock.add(step, seconds)
+                with clock.sub("extract.resolve"):
+                    extracted = resolve_extracted(raw.frame, spec.scope)
+                existing = read_existing_keys(store, spec.scope, part)
+            yield compute_partition(extracted, existing, lookups, spec, clock=clock, label=label)
 
 
-def _result(future: Future[_T]) -> _T:
-    """Wait in short slices: a signal the OS delivered to the reading thread still runs its
-    Python handler in the main thread within a slice."""
-    while True:
-        try:
-            return future.result(timeout=0.2)
-        except TimeoutError:
-            continue
-
-
-def _in_background(read: Callable[[int], _T], index: int) -> Future[_T]:
-    future: Future[_T] = Future()
-
-    def work() -> None:
-        try:
-            future.set_result(read(index))
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name=f"extract-{index}", daemon=True).start()
-    return future
+def _reads_cohort(spec: RunSpec, partitions: int) -> bool:
+    """Whether v1's cohort tables are read before the partitions (see :meth:`Lookups.read`)."""
+    one = partitions == 1 and spec.scope.whole_cohort
+    return isinstance(spec.params, ParamsV1) and not one
 
 
 @dataclass

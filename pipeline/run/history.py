@@ -36,16 +36,13 @@ from pipeline.io.extract import Extracted, Window, extract_from_store
 from pipeline.io.store import Partition, Store, open_store
 from pipeline.io.url import DatabaseUrl
 from pipeline.kernel.history import AS_OF, HISTORY_KEYS, HISTORY_SCHEMA, compute_history
-from pipeline.run.batch import read_ahead
 from pipeline.run.exclusions import drop_excluded, read_active
 from pipeline.run.load import check_output_path
+from pipeline.run.reading import default_partitions, read_ahead
 from pipeline.run.v1 import compute_v1
 
 Url = str | DatabaseUrl | None
 MAX_DATES = 1000
-ATTEMPTS_PER_PARTITION = 400_000
-"""The default partition count keeps about this many window answers in each partition: the
-M cohort (2.5M answers in the window of 13 weekly dates: 7 partitions) peaked under 1 GB."""
 
 
 @dataclass(frozen=True)
@@ -91,20 +88,6 @@ def parse_every(text: str) -> timedelta:
     if unit not in units or not number.isdigit() or int(number) < 1:
         raise MasteryError(f"--every {text!r}: use a whole number and d, h or w, e.g. 7d")
     return timedelta(**{units[unit]: int(number)})
-
-
-def default_partitions(store: Store, window: Window, per: int = ATTEMPTS_PER_PARTITION) -> int:
-    """Enough partitions for about ``per`` window answers each, and no more than there are
-    users (an empty partition still costs a read of the window)."""
-    params = {
-        "window_start": window.start.isoformat(),
-        "as_of": window.end.isoformat(),
-        "user_ids": ",".join(window.scope.user_ids),
-    }
-    answers = int(store.fetch_frame("count_window_attempts", params)["n"][0])
-    scoped = window.scope.user_ids
-    users = len(scoped) if scoped else int(store.fetch_frame("count_users")["n"][0])
-    return max(1, min(math.ceil(answers / per), users))
 
 
 class DateParts:

@@ -4,35 +4,72 @@ v1 rates every answer against *other* students' earlier answers, so a partition'
 whole cohort's tables (:class:`~pipeline.kernel.v1.V1Tables`): :func:`cohort_tables` computes
 them once per run from the whole cohort's attempts in the window (active exclusions left out),
 before the partitions; every partition, local or on a Spark worker, gets the same tables and so
-the same rows whatever the partitioning. A single-partition whole-cohort run reads nothing more:
-its one partition is the whole cohort, and the kernel builds the same tables from it.
+the same rows whatever the partitioning. The cohort is read one partition of users at a time
+and only four narrow columns of each are kept, so memory stays bounded by a partition; a
+partitioned whole-cohort run keeps each raw read on disk (:class:`KeptReads`) and computes its
+partitions from those files, so the database is read once. A single-partition whole-cohort run
+reads nothing more: its one partition is the whole cohort, and the kernel builds the same
+tables from it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
 from pipeline.contracts.params import default_params
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import Scope
-from pipeline.io.extract import Window, read_raw_attempts, resolve_extracted
-from pipeline.io.store import Store
+from pipeline.io.extract import RawRead, Window, read_raw_profiled, resolve_extracted
+from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult
-from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, v1_tables
+from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, tables_of, v1_narrow
 from pipeline.run.exclusions import drop_excluded
 from pipeline.run.load import stage_frame
+from pipeline.run.reading import read_ahead
+from pipeline.run.spec import RunSpec
+
+
+class KeptReads:
+    """The raw reads of the tables' pass, kept on disk (Arrow IPC in ``folder``) for the run's
+    own partitions when they are the same partitions: the database is read once per run."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.profiles: dict[int, tuple[dict[str, float], dict[str, int]]] = {}
+
+    def keep(self, index: int, raw: RawRead) -> None:
+        raw.frame.write_ipc(self.folder / f"{index}.arrow")
+        self.profiles[index] = (raw.seconds, raw.rows_read)
+
+    def read(self, index: int) -> RawRead:
+        """Partition ``index``'s read, as the database gave it (and its file removed)."""
+        path = self.folder / f"{index}.arrow"
+        frame = pl.read_ipc(path)
+        path.unlink()
+        return RawRead(frame, *self.profiles[index])
 
 
 def cohort_tables(
-    store: Store, params: ParamsV1, as_of: datetime, exclusions: pl.DataFrame
+    store: Store, spec: RunSpec, exclusions: pl.DataFrame, chunks: int, keep: KeptReads | None
 ) -> V1Tables:
-    """The whole cohort's v1 tables at ``as_of`` over ``params``' lookback."""
-    window = Window(Scope(), as_of, params.lookback_days)
-    attempts = resolve_extracted(read_raw_attempts(store, window), Scope()).attempts
-    attempts, _ = drop_excluded(attempts, exclusions)
-    return v1_tables(attempts, params, as_of)
+    """The whole cohort's v1 tables at the run's as_of over its lookback, from the cohort read
+    in ``chunks`` partitions of users (the next one read meanwhile) and only narrow columns
+    of each kept in memory; ``keep`` saves each raw read for the run's partitions."""
+    params = spec.used_params
+    window = Window(Scope(), spec.as_of, params.lookback_days)
+
+    def narrowed(index: int) -> pl.DataFrame:
+        raw = read_raw_profiled(store, window, Partition(index, chunks))
+        if keep is not None:
+            keep.keep(index, raw)
+        attempts, _ = drop_excluded(resolve_extracted(raw.frame, Scope()).attempts, exclusions)
+        return v1_narrow(attempts, spec.as_of)
+
+    reads = read_ahead(narrowed, chunks, ahead=store.concurrent_reads)
+    return tables_of(read() for read in reads)
 
 
 def compute_v1(
