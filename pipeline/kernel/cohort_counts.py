@@ -1,27 +1,42 @@
 """The whole cohort's earlier answers, counted once, for a replay one partition at a time.
 
 The base rate, the theme's and the question's rates (v1's and the baselines') count *every*
-student's answers before each answer, so a partition of students cannot count them alone. They
-are counted once over the narrow answers of all partitions (question, theme, instant, right),
-per (keys, instant): the answers (and right ones) of the same keys strictly before that
-instant, by the same ``History.count`` as an unpartitioned replay;
-each partition then reads its rows' counts by (keys, instant). Counts are integers: the same
-numbers whatever the partitioning.
+student's answers before each answer, so a partition of students cannot count them alone. The
+narrow answers of all partitions (question, theme, instant, right) are sorted once per name of
+:data:`COHORT_KEYS` by one 64-bit key, the keys' code · 2^32 + the instant's place among the
+cohort's instants, with the running count of right answers in that order. A partition's row
+then finds, by two binary searches, where its keys start and where its (keys, instant)
+starts: the answers between are those of its keys strictly before its instant, and the
+running count gives the right ones. No join, no per-instant table; integers, so the same
+numbers as an unpartitioned replay (``History.count``) whatever the partitioning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.kernel.replay import COHORT_KEYS, TIME, History, prepared
+from pipeline.kernel.replay import COHORT_KEYS, TIME, prepared
 
-CohortCounts = dict[str, pl.DataFrame]
-"""Per name of :data:`COHORT_KEYS`: (key columns, answered_at, ``<name>_n``, ``<name>_c``),
-one row per distinct (keys, instant)."""
+_SHIFT = 2**32
+_NO_QUESTION = 2**32 - 1  # the code of a question the cohort never answered: nothing before it
 
-_COLUMNS = {"question": "question_id"}  # the replay's code keys, as columns shared by partitions
+
+@dataclass(frozen=True)
+class CohortCounts:
+    """The cohort's answers in sorted order per name (plain values: a Spark worker in another
+    process reads them the same)."""
+
+    instants: pl.Series
+    """The distinct answered_at of the cohort, ascending."""
+    questions: pl.DataFrame
+    """``question_id`` (text) and its ``code``, the place in ascending order."""
+    keys: dict[str, pl.Series]
+    """Per name, every answer's code · 2^32 + instant place, ascending."""
+    right: dict[str, pl.Series]
+    """Per name, the right answers before each place of ``keys`` (one more value: the total)."""
 
 
 def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
@@ -34,21 +49,44 @@ def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
 def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     """The counts of :func:`narrow` partitions taken together."""
     rows = pl.concat(list(parts), how="vertical")
-    question = pl.col("question_id").to_physical().cast(pl.UInt32)
-    history = History(rows.with_columns(question=question))
-    out = {}
-    for name, keys in COHORT_KEYS.items():
-        columns = [_COLUMNS.get(k, k) for k in keys]
-        sums = history.count(keys, name)
-        table = pl.concat([history.rows.select(*columns, TIME), sums], how="horizontal")
-        out[name] = table.unique([*columns, TIME], keep="any")  # equal within (keys, instant)
-    return out
+    instants = rows[TIME].unique().sort()
+    question = pl.col("question_id").cast(pl.String)
+    questions = rows.select(question.unique().sort()).with_row_index("code")
+    coded = _coded(rows, instants, questions).with_columns(rows["correct"].cast(pl.UInt32))
+    keys, right = {}, {}
+    for name in COHORT_KEYS:
+        ordered = coded.select(name, "correct").sort(name)
+        keys[name] = ordered[name]
+        right[name] = pl.concat([pl.Series([0], dtype=pl.UInt32), ordered["correct"].cum_sum()])
+    return CohortCounts(instants, questions, keys, right)
 
 
 def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:
-    """``<name>_n`` / ``<name>_c`` of every name, aligned with a partition's answered ``rows``."""
-    keyed = rows.select(pl.col("question_id").cast(pl.Categorical), "theme_id", TIME)
-    for name, keys in COHORT_KEYS.items():
-        columns = [_COLUMNS.get(k, k) for k in keys]
-        keyed = keyed.join(counts[name], on=[*columns, TIME], how="left", maintain_order="left")
-    return keyed.select(f"{name}_{x}" for name in COHORT_KEYS for x in ("n", "c"))
+    """``<name>_n`` / ``<name>_c`` of every name, aligned with a partition's answered ``rows``:
+    the cohort's answers (right ones) of the row's keys strictly before its instant."""
+    coded = _coded(rows, counts.instants, counts.questions)
+    out = {}
+    for name in COHORT_KEYS:
+        key, sorted_keys, right = coded[name], counts.keys[name], counts.right[name]
+        start = sorted_keys.search_sorted(key // _SHIFT * _SHIFT, side="left")
+        before = sorted_keys.search_sorted(key, side="left")
+        out[f"{name}_n"] = (before.cast(pl.Int64) - start.cast(pl.Int64)).alias(f"{name}_n")
+        answered = right.gather(before).cast(pl.Int64) - right.gather(start).cast(pl.Int64)
+        out[f"{name}_c"] = answered.alias(f"{name}_c")
+    return pl.DataFrame(out)
+
+
+def _coded(rows: pl.DataFrame, instants: pl.Series, questions: pl.DataFrame) -> pl.DataFrame:
+    """Per row and name, the 64-bit key: code of its keys · 2^32 + its instant's place (the
+    count of cohort instants before it)."""
+    place = instants.search_sorted(rows[TIME], side="left").cast(pl.UInt64)
+    code = pl.col("question_id").cast(pl.String)
+    question = code.replace_strict(
+        questions["question_id"], questions["code"], default=_NO_QUESTION, return_dtype=pl.UInt64
+    )
+    theme = (pl.col("theme_id").cast(pl.Int64) + 2**31).cast(pl.UInt64)
+    return rows.select(
+        g=place,
+        t=theme * _SHIFT + place,
+        q=question * _SHIFT + place,
+    )

@@ -156,7 +156,7 @@ def _answered_until(frame: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
 
 def v1_narrow(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     """What the cohort's tables need of one partition: its answers up to ``as_of``, narrow."""
-    return narrow(_answered_until(prepared(attempts), utc(as_of)))
+    return narrow(attempts).filter(pl.col(TIME) <= utc(as_of))
 
 
 def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
