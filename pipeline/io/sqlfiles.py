@@ -52,6 +52,30 @@ DIALECT_TOKENS: dict[StoreDialect, dict[str, str]] = {
         ),
     },
 }
+SHARED_TOKENS = {
+    # SPEC §4's window: a session counts when submitted (or expired) in [window_start, as_of]
+    "session_in_window": (
+        "{column}.status IN ('SUBMITTED', 'EXPIRED')\n"
+        "    AND {column}.submitted_at IS NOT NULL\n"
+        "    AND {column}.submitted_at >= CAST(:window_start AS timestamptz)\n"
+        "    AND {column}.submitted_at <= CAST(:as_of AS timestamptz)"
+    ),
+    # An answered_at outside [1900-01-01, 9999-12-31 23:59:59.999999) UTC (infinity,
+    # -infinity, year 1, 4713 BC) leaves the database as the upper bound, or as one microsecond
+    # before 1900: plain instants every driver carries (ADBC turns Postgres' infinity into a
+    # negative number), which pipeline.io.tags.screen_attempts counts as out of range (the
+    # bounds are ANSWERED_AT_LATEST and ANSWERED_AT_EARLIEST in pipeline/io/store/base.py).
+    "answered_at_clamped": (
+        "CASE\n"
+        "    WHEN {column}.answered_at >= CAST('9999-12-31 23:59:59.999999+00' AS timestamptz)\n"
+        "        THEN CAST('9999-12-31 23:59:59.999999+00' AS timestamptz)\n"
+        "    WHEN {column}.answered_at < CAST('1900-01-01 00:00:00+00' AS timestamptz)\n"
+        "        THEN CAST('1899-12-31 23:59:59.999999+00' AS timestamptz)\n"
+        "    ELSE {column}.answered_at\n"
+        "END"
+    ),
+}
+"""Tokens both dialects spell alike: pieces several statements repeat, written once."""
 _TOKEN = re.compile(r"\{\{(\w+)(?:\(([\w.]+)\))?\}\}")
 
 
@@ -73,7 +97,7 @@ def statement(dialect: StoreDialect, name: str) -> str:
 
 def _token(dialect: StoreDialect, name: str, column: str | None) -> str:
     """A dialect's spelling of ``{{name}}``, or of ``{{name(column)}}`` for a column."""
-    spelling = DIALECT_TOKENS[dialect][name]
+    spelling = SHARED_TOKENS.get(name) or DIALECT_TOKENS[dialect][name]
     return spelling.replace("{column}", column) if column else spelling
 
 

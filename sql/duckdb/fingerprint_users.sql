@@ -9,10 +9,7 @@ WITH edges AS (
 window_sessions AS (
     SELECT id, user_id, submitted_at
     FROM test_sessions
-    WHERE status IN ('SUBMITTED', 'EXPIRED')
-        AND submitted_at IS NOT NULL
-        AND submitted_at >= CAST(:window_start AS timestamptz)
-        AND submitted_at <= CAST(:as_of AS timestamptz)
+    WHERE {{session_in_window(test_sessions)}}
 ),
 answers AS (
     SELECT

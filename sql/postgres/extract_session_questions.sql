@@ -13,10 +13,7 @@ FROM session_questions AS sq
 JOIN (
     SELECT s.id, CAST(row_number() OVER (ORDER BY s.id) - 1 AS int) AS session_index
     FROM test_sessions AS s
-    WHERE s.status IN ('SUBMITTED', 'EXPIRED')
-        AND s.submitted_at IS NOT NULL
-        AND s.submitted_at >= CAST(:window_start AS timestamptz)
-        AND s.submitted_at <= CAST(:as_of AS timestamptz)
+    WHERE {{session_in_window(s)}}
         AND {{user_in_scope(s.user_id)}}
         AND {{user_in_partition(s.user_id)}}
 ) AS w ON w.id = sq.session_id

@@ -6,10 +6,7 @@
 -- submitted_at needs no care: the window bounds it.
 SELECT s.id AS session_id, s.user_id, s.submitted_at
 FROM test_sessions AS s
-WHERE s.status IN ('SUBMITTED', 'EXPIRED')
-    AND s.submitted_at IS NOT NULL
-    AND s.submitted_at >= CAST(:window_start AS timestamptz)
-    AND s.submitted_at <= CAST(:as_of AS timestamptz)
+WHERE {{session_in_window(s)}}
     AND {{user_in_scope(s.user_id)}}
     AND {{user_in_partition(s.user_id)}}
 ORDER BY s.id

@@ -40,10 +40,7 @@ WITH answers AS (
         ) AS crossed
     FROM test_sessions AS s
     JOIN session_answers AS a ON a.session_id = s.id
-    WHERE s.status IN ('SUBMITTED', 'EXPIRED')
-        AND s.submitted_at IS NOT NULL
-        AND s.submitted_at >= CAST(:window_start AS timestamptz)
-        AND s.submitted_at <= CAST(:as_of AS timestamptz)
+    WHERE {{session_in_window(s)}}
     GROUP BY s.user_id
 ),
 versions AS (
@@ -72,10 +69,7 @@ questions AS (
     FROM test_sessions AS s
     JOIN session_questions AS sq ON sq.session_id = s.id
     LEFT JOIN versions AS v ON v.id = sq.question_version_id
-    WHERE s.status IN ('SUBMITTED', 'EXPIRED')
-        AND s.submitted_at IS NOT NULL
-        AND s.submitted_at >= CAST(:window_start AS timestamptz)
-        AND s.submitted_at <= CAST(:as_of AS timestamptz)
+    WHERE {{session_in_window(s)}}
     GROUP BY s.user_id
 )
 SELECT

@@ -1,12 +1,9 @@
 -- Attempts of SPEC §4 in the window and scope, with the version's frozen tags; the snapshot is
 -- sent only when a version field is missing (it is the fallback, and JSON is the costly column).
 -- With :partitions > 1, only the users whose stable hash falls in :partition.
--- An answered_at outside [1900-01-01, 9999-12-31 23:59:59.999999) UTC (infinity, -infinity,
--- year 1, 4713 BC) leaves the database as the upper bound, or as one microsecond before 1900:
--- plain instants every driver carries (ADBC turns Postgres' infinity into a negative number),
--- which pipeline.io.tags.screen_attempts counts as out of range and treats as after any as_of,
--- or as a null answered_at (the bounds are ANSWERED_AT_LATEST and ANSWERED_AT_EARLIEST in
--- pipeline/io/store/base.py). submitted_at needs no care: the window bounds it.
+-- answered_at leaves clamped to plain instants (answered_at_clamped: pipeline.io.sqlfiles),
+-- which screen_attempts treats as after any as_of, or as a null answered_at. submitted_at needs
+-- no care: the window bounds it.
 -- A difficulty is cut to 1,000 characters: no difficulty name is longer, and a 10 MB one would
 -- otherwise be copied into every attempt of its question (it stays unknown, and is counted).
 SELECT
@@ -14,13 +11,7 @@ SELECT
     CAST(a.session_id AS text) AS session_id,
     CAST(a.question_id AS text) AS question_id,
     a.is_correct,
-    CASE
-        WHEN a.answered_at >= CAST('9999-12-31 23:59:59.999999+00' AS timestamptz)
-            THEN CAST('9999-12-31 23:59:59.999999+00' AS timestamptz)
-        WHEN a.answered_at < CAST('1900-01-01 00:00:00+00' AS timestamptz)
-            THEN CAST('1899-12-31 23:59:59.999999+00' AS timestamptz)
-        ELSE a.answered_at
-    END AS answered_at,
+    {{answered_at_clamped(a)}} AS answered_at,
     s.submitted_at,
     qv.year AS qv_year,
     qv.block_id AS qv_block_id,
@@ -34,9 +25,6 @@ FROM test_sessions AS s
 JOIN session_answers AS a ON a.session_id = s.id
 JOIN session_questions AS sq ON sq.session_id = a.session_id AND sq.question_id = a.question_id
 LEFT JOIN question_versions AS qv ON qv.id = sq.question_version_id
-WHERE s.status IN ('SUBMITTED', 'EXPIRED')
-    AND s.submitted_at IS NOT NULL
-    AND s.submitted_at >= CAST(:window_start AS timestamptz)
-    AND s.submitted_at <= CAST(:as_of AS timestamptz)
+WHERE {{session_in_window(s)}}
     AND {{user_in_scope(s.user_id)}}
     AND {{user_in_partition(s.user_id)}}
