@@ -210,3 +210,6 @@ def test_v1_history_equals_a_v1_dry_run_per_date(history_url: str, tmp_path: Pat
     user = result.rows["user_id"][0]
     alone = api.history(history_url, dates, scope=Scope(user_ids=(user,))).rows
     assert alone.equals(result.rows.filter(pl.col("user_id") == user))
+    # v1 reads the whole cohort at once: asking for partitions is refused, not ignored
+    with pytest.raises(MasteryError, match="partitions 3: v1's history reads the whole cohort"):
+        api.history(history_url, dates, partitions=3)

@@ -163,6 +163,11 @@ def history(
         window = Window(scope or Scope(), instants[-1], chosen.lookback_days + span)
         parts = DateParts(Path(folder) if output else None, instants)
         if isinstance(chosen, ParamsV1):
+            if partitions not in (None, 1):
+                raise MasteryError(
+                    f"partitions {partitions}: v1's history reads the whole cohort at once "
+                    "(every date's rates are other students'); partitions apply to v0 only"
+                )
             count = 1
             excluded, seconds = _compute_v1(store, window, chosen, instants, parts)
         else:
