@@ -2,10 +2,8 @@
 it must return exactly the frame of the one-statement join it replaced.
 
 The reference below is that join, kept here only, as an independent statement run through
-psycopg (not the store's ADBC path). Both of the extract's ways of reading a window's answers
-are held to it: by a bound list of session ids (few sessions) and by a semi-join on the window
-predicate (``SESSION_ID_LIST_LIMIT`` set to 0). DuckDB keeps its own one-join extract and must
-give the same frame on the same data. Rows read per table (``RawRead.rows_read``) show a long
+psycopg (not the store's ADBC path). DuckDB keeps its own one-join extract and must give the
+same frame on the same data. Rows read per table (``RawRead.rows_read``) show a long
 history outside the window is never sent.
 """
 
@@ -25,7 +23,6 @@ from pipeline.contracts.errors import MasteryError
 from pipeline.contracts.frames import RAW_ATTEMPT_SCHEMA
 from pipeline.contracts.scope import window_start
 from pipeline.io.store import WHOLE, Partition, open_store, pg_extract
-from pipeline.io.store import postgres as postgres_store
 from pipeline.io.store.attempt_tables import RawRead
 from pipeline.io.url import parse_database_url
 from pipeline.tools.generate.spec import CohortSpec
@@ -99,19 +96,11 @@ def same_json(raw: pl.DataFrame) -> pl.DataFrame:
     return raw.with_columns(canonical)
 
 
-@pytest.fixture(params=["by_id", "semi_join"])
-def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways the answers of a window are read: by session ids, or by a semi-join."""
-    if request.param == "semi_join":
-        monkeypatch.setattr(postgres_store, "SESSION_ID_LIST_LIMIT", 0)
-    return str(request.param)
-
-
 def _id(n: int) -> str:
     return str(uuid.UUID(int=0x30000000_0000_4000_8000_000000000000 + n))
 
 
-def test_golden_cohort_equals_the_reference_join(pg_url: str, path: str) -> None:
+def test_golden_cohort_equals_the_reference_join(pg_url: str) -> None:
     init_database(pg_url)
     load_small_cohort(pg_url)
     read = extract(pg_url)
@@ -125,7 +114,7 @@ def test_golden_cohort_equals_the_reference_join(pg_url: str, path: str) -> None
 
 @pytest.mark.parametrize("seed", [3, 17])
 def test_random_cohort_equals_the_reference_and_duckdb(
-    pg_url: str, duckdb_url: str, path: str, seed: int
+    pg_url: str, duckdb_url: str, seed: int
 ) -> None:
     spec = CohortSpec(users=40, themes=6, days=120, seed=seed, as_of=AS_OF)
     for url in (pg_url, duckdb_url):
@@ -140,7 +129,7 @@ def test_random_cohort_equals_the_reference_and_duckdb(
     assert frame(extract(pg_url, partition=part)).equals(reference(pg_url, partition=part))
 
 
-def test_window_edges(pg_url: str, path: str) -> None:
+def test_window_edges(pg_url: str) -> None:
     """A session submitted exactly at as_of - lookback is in, one a microsecond earlier or
     after as_of is out; an answer after as_of is sent (the kernel excludes and counts it)."""
     init_database(pg_url)
@@ -178,7 +167,7 @@ def test_window_edges(pg_url: str, path: str) -> None:
     assert late > AS_OF
 
 
-def test_a_long_history_does_not_raise_the_rows_read(pg_url: str, path: str) -> None:
+def test_a_long_history_does_not_raise_the_rows_read(pg_url: str) -> None:
     """Sessions far outside the window (years of history) are never read out of Postgres."""
     init_database(pg_url)
     load_small_cohort(pg_url)
@@ -210,7 +199,7 @@ def test_a_long_history_does_not_raise_the_rows_read(pg_url: str, path: str) -> 
     assert frame(after).equals(reference(pg_url))
 
 
-def test_an_empty_window_gives_an_empty_frame_of_the_schema(pg_url: str, path: str) -> None:
+def test_an_empty_window_gives_an_empty_frame_of_the_schema(pg_url: str) -> None:
     init_database(pg_url)
     load_small_cohort(pg_url)
     read = extract(pg_url, as_of=AS_OF - timedelta(days=3650))
@@ -220,12 +209,11 @@ def test_an_empty_window_gives_an_empty_frame_of_the_schema(pg_url: str, path: s
 
 
 def test_both_connections_read_one_snapshot(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The semi-join path reads on two connections. A session committed after the sessions
+    """The extract reads on two connections. A session committed after the sessions
     were read, but before the second connection starts, is seen by neither: the second one
     reads the first one's exported snapshot. Its id sorts first, so a second connection reading
     the new state would number every session differently (session_index) and join answers to
-    the wrong session questions. (The by-id path reads on one connection.)"""
-    monkeypatch.setattr(postgres_store, "SESSION_ID_LIST_LIMIT", 0)
+    the wrong session questions."""
     init_database(pg_url)
     load_small_cohort(pg_url)
     expected = reference(pg_url)
@@ -254,7 +242,7 @@ def test_both_connections_read_one_snapshot(pg_url: str, monkeypatch: pytest.Mon
     assert early in set(frame(extract(pg_url))["session_id"].to_list())
 
 
-def test_a_failed_read_leaves_no_connection_open(pg_url: str, path: str) -> None:
+def test_a_failed_read_leaves_no_connection_open(pg_url: str) -> None:
     """The answers read fails (its table is locked past the statement timeout of a bounded
     run): the session questions read on the other connection is cancelled, both connections
     are closed, and the error is one line."""

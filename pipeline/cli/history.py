@@ -28,7 +28,7 @@ def history(
     partitions: Annotated[
         int | None,
         typer.Option(
-            min=1, metavar="N", help="User partitions, v0 only (default: from the window's answers)."
+            min=1, metavar="N", help="User partitions, v0 only (default: by the window's answers)."
         ),
     ] = None,
     as_json: JsonOption = False,

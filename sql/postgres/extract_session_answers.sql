@@ -1,17 +1,13 @@
--- The answers of the window's sessions, each with its session's row number in
--- extract_sessions.sql (session_index: the same predicate, numbered in the same id order), so
--- the client joins on small integers and never receives the 16-byte session id per answer.
+-- The answers of the sessions named in :session_ids (hex, comma-separated, in the order of
+-- extract_sessions.sql's rows), each with its session's position in that list from 0
+-- (session_index), so the client joins on small integers and never receives the 16-byte
+-- session id per answer. Index lookups on the (session_id, question_id) key, however long the
+-- history (the reading connection has hash and merge joins off: pipeline.io.store.pg_extract).
 -- answered_at leaves clamped to plain instants (answered_at_clamped: pipeline.io.sqlfiles).
 SELECT
-    w.session_index,
+    CAST(w.n - 1 AS int) AS session_index,
     a.question_id,
     a.is_correct,
     {{answered_at_clamped(a)}} AS answered_at
-FROM session_answers AS a
-JOIN (
-    SELECT s.id, CAST(row_number() OVER (ORDER BY s.id) - 1 AS int) AS session_index
-    FROM test_sessions AS s
-    WHERE {{session_in_window(s)}}
-        AND {{user_in_scope(s.user_id)}}
-        AND {{user_in_partition(s.user_id)}}
-) AS w ON w.id = a.session_id
+FROM unnest(CAST(string_to_array(:session_ids, ',') AS uuid[])) WITH ORDINALITY AS w (id, n)
+JOIN session_answers AS a ON a.session_id = w.id

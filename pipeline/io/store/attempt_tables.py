@@ -40,8 +40,9 @@ def uuid_list(ids: pl.Series) -> str:
 
 
 def session_id_list(sessions: pl.DataFrame) -> str:
-    """The sessions' ids in frame order (the ``*_by_id.sql`` reads number them by position,
-    so the n-th id is ``session_index`` n - 1), as one bound text like :func:`uuid_list`."""
+    """The sessions' ids in frame order (the ``extract_session_*.sql`` reads number them by
+    position, so the n-th id is ``session_index`` n - 1), as one bound text like
+    :func:`uuid_list`."""
     return ",".join(sessions["session_id"].bin.encode("hex").to_list())
 
 

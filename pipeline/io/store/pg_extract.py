@@ -38,6 +38,8 @@ _T = TypeVar("_T")
 _ISOLATION = "adbc.connection.transaction.isolation_level"
 _REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+_LOOKUPS_ONLY = ("enable_hashjoin=off", "enable_mergejoin=off")
+"""Settings of the reading connections: their joins are index lookups by session id."""
 _TABLE_OF_STEP = {
     "sessions": "test_sessions",
     "answers": "session_answers",
@@ -52,7 +54,7 @@ class _Reader:
 
     def __init__(self, store: PostgresStore, stack: ExitStack, seconds: dict[str, float]):
         self.store = store
-        self.conn = stack.enter_context(store._adbc())
+        self.conn = stack.enter_context(store._adbc(*_LOOKUPS_ONLY))
         self.conn.adbc_connection.set_options(**{_ISOLATION: _REPEATABLE_READ})
         self.cursor = stack.enter_context(self.conn.cursor())
         self.seconds = seconds
@@ -78,16 +80,19 @@ def extract(
     as_of: datetime,
     user_ids: Sequence[str],
     partition: Partition,
-    *,
-    id_list_limit: int,
 ) -> RawRead:
     """The window's sessions first (ordered by id: their row is the ``session_index`` the other
-    reads carry); then their answers and their session questions, the versions those name and
-    the snapshot re-read. At most ``id_list_limit`` sessions: by id (index lookups), one read
-    after the other on one connection. More: by a semi-join on the window, the answers on this
-    connection while the session questions read on a second one, which imports this one's
-    snapshot (``SET TRANSACTION SNAPSHOT``), so every read sees one state of the database, as
-    the one-statement join did; the answers are keyed while the session questions still read.
+    reads carry); then, by those sessions' ids, their answers on this connection while their
+    session questions, the versions those name and the snapshot re-read come on a second one,
+    which imports this one's snapshot (``SET TRANSACTION SNAPSHOT``), so every read sees one
+    state of the database, as the one-statement join did; the answers are keyed while the
+    session questions still read.
+
+    Every read after the sessions is an index lookup by session id, whatever the share of the
+    table the window holds: with a long history, or one partition of many, a semi-join on the
+    window predicate made Postgres scan the whole table, once per partition (its estimate of
+    the partition predicate is a default 0.5 %, and its cost model prices a cached index lookup
+    as a disk seek), so the reading connections run with hash and merge joins off.
     """
     import adbc_driver_postgresql.dbapi as adbc
 
@@ -98,23 +103,18 @@ def extract(
             main = _Reader(store, stack, seconds)
             snapshot = str(main.run(statement("postgres", "extract_export_snapshot"))[0][0])
             sessions = main.read("sessions", "extract_sessions", params)
-            if sessions.height <= id_list_limit:  # few: index lookups, one connection
-                scope = {"session_ids": session_id_list(sessions)}
-                keyed, prepared = _keyed_answers(main, scope, "_by_id")
-                links, versions = _read_links(main, scope, "_by_id")
-                side = main
-            else:
-                side = _Reader(store, stack, seconds)
-                _import_snapshot(side, snapshot)
-                links_read = _in_thread(lambda: _read_links(side, params, ""))
-                try:
-                    keyed, prepared = _keyed_answers(main, params, "")
-                except BaseException:
-                    with contextlib.suppress(Exception):  # ends before its connection closes
-                        side.cursor.adbc_cancel()
-                    _settle(links_read)
-                    raise
-                links, versions = _wait(links_read)
+            scope = {"session_ids": session_id_list(sessions)}
+            side = _Reader(store, stack, seconds)
+            _import_snapshot(side, snapshot)
+            links_read = _in_thread(lambda: _read_links(side, scope))
+            try:
+                keyed, prepared = _keyed_answers(main, scope)
+            except BaseException:
+                with contextlib.suppress(Exception):  # ends before its connection closes
+                    side.cursor.adbc_cancel()
+                _settle(links_read)
+                raise
+            links, versions = _wait(links_read)
         except adbc.Error as exc:
             raise MasteryError(store._adbc_failure("read from Postgres", exc)) from None
     began = time.perf_counter()
@@ -124,11 +124,9 @@ def extract(
     return RawRead(raw, seconds, {**main.rows, **side.rows})
 
 
-def _keyed_answers(
-    main: _Reader, scope: Mapping[str, Any], suffix: str
-) -> tuple[KeyedAnswers, float]:
+def _keyed_answers(main: _Reader, scope: Mapping[str, Any]) -> tuple[KeyedAnswers, float]:
     """The answers, keyed for the join (seconds spent keying, part of ``extract.join``)."""
-    answers = main.read("answers", f"extract_session_answers{suffix}", scope)
+    answers = main.read("answers", "extract_session_answers", scope)
     began = time.perf_counter()
     return key_answers(answers), time.perf_counter() - began
 
@@ -141,18 +139,16 @@ def _import_snapshot(reader: _Reader, snapshot: str) -> None:
     reader.run(statement("postgres", "extract_import_snapshot").replace("{snapshot}", snapshot))
 
 
-def _read_links(
-    side: _Reader, scope: Mapping[str, Any], suffix: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _read_links(side: _Reader, scope: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Session questions, the versions they name, and the snapshot re-read of those whose
     version lacks a field (SPEC §4's per-field fallback)."""
-    links = side.read("session_questions", f"extract_session_questions{suffix}", scope)
+    links = side.read("session_questions", "extract_session_questions", scope)
     named = {"version_ids": uuid_list(links["question_version_id"])}
     versions = side.read("versions", "extract_question_versions", named)
     incomplete = incomplete_versions(links, versions)
     if incomplete.len():
         fallback = {**scope, "version_ids": uuid_list(incomplete)}
-        snapshots = side.read("snapshots", f"extract_session_snapshots{suffix}", fallback)
+        snapshots = side.read("snapshots", "extract_session_snapshots", fallback)
         links = with_snapshots(links, incomplete, snapshots)
     return links, versions
 

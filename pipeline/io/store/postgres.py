@@ -29,9 +29,6 @@ _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 _INSUFFICIENT_PRIVILEGE = "42501"
 _DENIED_TABLE = re.compile(r'permission denied for (?:table|relation|view) "?([^"\s]+)"?')
 _NOT_OWNER = re.compile(r'must be owner of (?:table|relation|index) "?([^"\s]+)"?')
-SESSION_ID_LIST_LIMIT = 5_000
-"""Up to this many sessions in the window, their answers and session questions are read by a
-bound id list (index lookups); above it, by a semi-join on the window predicate (one scan)."""
 
 
 class PostgresStore(Store):
@@ -59,7 +56,7 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise MasteryError(f"cannot connect to {self.url}: {self.describe(exc)}") from None
 
-    def _adbc(self) -> Any:
+    def _adbc(self, *settings: str) -> Any:
         """An ADBC connection: its driver takes one libpq string, so the password travels as a
         keyword of a key=value string (``password='...'``), never in a URL.
 
@@ -68,7 +65,7 @@ class PostgresStore(Store):
         nothing, so it is off for these connections."""
         import adbc_driver_postgresql.dbapi as adbc
 
-        options = ["-c jit=off"]
+        options = [f"-c {setting}" for setting in ("jit=off", *settings)]
         remaining = self.remaining()
         if remaining is not None:  # a bounded run (max_wait): no read outlives it
             if remaining <= 0:
@@ -283,15 +280,13 @@ class PostgresStore(Store):
         """The source tables pulled separately in binary (ADBC) and joined in Polars.
 
         Only what the window needs leaves the database: its sessions first; then their answers
-        and session questions, by id when the sessions are few (an index lookup on the
-        ``(session_id, question_id)`` key, however long the history), else by a semi-join on
-        the sessions' window predicate; then only the question versions those rows name. Two
+        and session questions by the sessions' ids (index lookups on the ``(session_id,
+        question_id)`` key, however long the history); then only the question versions those
+        rows name. Two
         connections read at once, on one exported snapshot, so every read sees one state, as
         the one-statement join did (:func:`pipeline.io.store.pg_extract.extract`).
         """
-        return pg_extract.extract(
-            self, window_start, as_of, user_ids, partition, id_list_limit=SESSION_ID_LIST_LIMIT
-        )
+        return pg_extract.extract(self, window_start, as_of, user_ids, partition)
 
     def _adbc_failure(self, what: str, exc: BaseException) -> str:
         if getattr(exc, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
