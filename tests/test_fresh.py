@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -168,3 +170,28 @@ def test_many_warm_calls_keep_equal_rows(cohort_url: str) -> None:
     recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
     assert fresh_rows.equals(_rows(cohort_url))
     assert runs(cohort_url)["status"].to_list() == ["SUCCESS"] * 9
+
+
+def test_a_write_that_fails_after_staging_leaves_the_next_call_right(
+    cohort_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage kept per connection (Postgres) starts every call empty, even after a call
+    whose write rolled back with rows staged; and an earlier as_of never replaces a row."""
+    with FreshRecomputer(cohort_url, trigger="test") as fresh:
+        fresh.recompute([ALICE], as_of=AS_OF)
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("merge lost")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(fresh.store, "merge_mastery", broken)
+            with pytest.raises(MasteryError, match="merge lost"):
+                fresh.recompute([ALICE, BOB], as_of=AS_OF)
+        second = fresh.recompute([BOB], as_of=AS_OF)
+        older = fresh.recompute([ALICE], as_of=AS_OF - timedelta(hours=1))
+    assert second.records_upserted == 1
+    assert older.data_quality["newer_rows_kept"] == 2
+    assert runs(cohort_url)["status"].to_list() == ["SUCCESS", "FAILED", "SUCCESS", "SUCCESS"]
+    fresh_rows = _rows(cohort_url)
+    recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
+    assert fresh_rows.equals(_rows(cohort_url))
