@@ -50,14 +50,15 @@ def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     """The counts of :func:`narrow` partitions taken together."""
     rows = pl.concat(list(parts), how="vertical")
     instants = rows[TIME].unique().sort()
-    question = pl.col("question_id").cast(pl.String)
-    questions = rows.select(question.unique().sort()).with_row_index("code")
-    coded = _coded(rows, instants, questions).with_columns(rows["correct"].cast(pl.UInt32))
+    names = rows["question_id"].unique().cast(pl.String).sort()
+    questions = pl.DataFrame({"question_id": names}).with_row_index("code")
+    coded = _coded(rows, instants, questions, place=rows[TIME].rank("dense") - 1)
+    correct = rows["correct"].cast(pl.UInt32)
     keys, right = {}, {}
     for name in COHORT_KEYS:
-        ordered = coded.select(name, "correct").sort(name)
-        keys[name] = ordered[name]
-        right[name] = pl.concat([pl.Series([0], dtype=pl.UInt32), ordered["correct"].cum_sum()])
+        order = coded[name].arg_sort()
+        keys[name] = coded[name].gather(order)
+        right[name] = pl.concat([pl.Series([0], dtype=pl.UInt32), correct.gather(order).cum_sum()])
     return CohortCounts(instants, questions, keys, right)
 
 
@@ -76,17 +77,26 @@ def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
-def _coded(rows: pl.DataFrame, instants: pl.Series, questions: pl.DataFrame) -> pl.DataFrame:
+def _coded(
+    rows: pl.DataFrame,
+    instants: pl.Series,
+    questions: pl.DataFrame,
+    place: pl.Series | None = None,
+) -> pl.DataFrame:
     """Per row and name, the 64-bit key: code of its keys · 2^32 + its instant's place (the
-    count of cohort instants before it)."""
-    place = instants.search_sorted(rows[TIME], side="left").cast(pl.UInt64)
-    code = pl.col("question_id").cast(pl.String)
-    question = code.replace_strict(
-        questions["question_id"], questions["code"], default=_NO_QUESTION, return_dtype=pl.UInt64
-    )
-    theme = (pl.col("theme_id").cast(pl.Int64) + 2**31).cast(pl.UInt64)
-    return rows.select(
-        g=place,
-        t=theme * _SHIFT + place,
-        q=question * _SHIFT + place,
-    )
+    count of cohort instants before it; ``place`` when already known). A question's code is
+    looked up once per distinct question of ``rows``, not per row."""
+    if rows.is_empty():  # (Polars cannot type the empty replacement's arithmetic)
+        return pl.DataFrame(schema=dict.fromkeys(COHORT_KEYS, pl.UInt64))
+    if place is None:
+        place = instants.search_sorted(rows[TIME], side="left")
+    asked = rows["question_id"].cast(pl.Categorical)
+    seen = asked.unique().to_frame()
+    named = seen.with_columns(name=pl.col("question_id").cast(pl.String))
+    found = named.join(questions, left_on="name", right_on="question_id", how="left")
+    physical = found["question_id"].to_physical()
+    code = found["code"].fill_null(_NO_QUESTION).cast(pl.UInt64)
+    question = asked.to_physical().replace_strict(physical, code, return_dtype=pl.UInt64)
+    theme = (rows["theme_id"].cast(pl.Int64) + 2**31).cast(pl.UInt64)
+    place = place.cast(pl.UInt64)
+    return pl.DataFrame({"g": place, "t": theme * _SHIFT + place, "q": question * _SHIFT + place})
