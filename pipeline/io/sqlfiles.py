@@ -74,6 +74,21 @@ SHARED_TOKENS = {
         "    ELSE {column}.answered_at\n"
         "END"
     ),
+    # the staging table's columns: a run's rows before the merge (create_mastery_stage.sql,
+    # and the per-student path's kept table, fresh_create_stage.sql)
+    "mastery_stage_columns": (
+        "user_id uuid NOT NULL,\n"
+        "    theme_id int NOT NULL,\n"
+        "    year int,\n"
+        "    block_id int,\n"
+        "    attempts_total int NOT NULL,\n"
+        "    correct_total int NOT NULL,\n"
+        "    accuracy_pct numeric(5, 2) NOT NULL,\n"
+        "    mastery_score numeric(6, 4) NOT NULL,\n"
+        "    last_attempt_at timestamptz,\n"
+        "    breakdown_json text NOT NULL,\n"
+        "    stale boolean NOT NULL"
+    ),
 }
 """Tokens both dialects spell alike: pieces several statements repeat, written once."""
 _TOKEN = re.compile(r"\{\{(\w+)(?:\(([\w.]+)\))?\}\}")
