@@ -15,6 +15,9 @@ from psycopg import sql
 ENV_TEST_URL = "MASTERY_TEST_DATABASE_URL"
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 _throwaway: dict[str, Any] = {}
+# Java options for a short-lived test JVM (Spark): the quick JIT tier and one GC thread cost
+# less CPU than they save.
+QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def _reachable(uri: str) -> bool:
@@ -45,12 +48,18 @@ def with_database(uri: str, database: str) -> str:
 
 
 @contextmanager
-def fresh_postgres_database(prefix: str = "mastery_test") -> Iterator[str]:
-    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+def fresh_postgres_database(
+    prefix: str = "mastery_test", template: str | None = None
+) -> Iterator[str]:
+    """A new, empty database on the test server (or a copy of the database ``template`` names,
+    which no one may be connected to), dropped afterwards; yields its URL."""
     admin = server_uri()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(create)
         # a throwaway database needs no durable commits: not waiting for each WAL flush keeps
         # the suite's many small transactions (ledger rows, locks) off the disk's fsync latency
         conn.execute(

@@ -4,6 +4,7 @@ the exact ``Fraction`` reference run on the extracted attempts (SPEC §4, §5)."
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import polars as pl
@@ -14,8 +15,10 @@ from pipeline.io.store import open_store
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows
+from tests.harness import fresh_postgres_database
 from tests.reference import reference
 
+pytestmark = pytest.mark.integration  # a module-scoped database, not a DB_FIXTURES one
 AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)
 SPEC = CohortSpec(users=120, themes=12, days=90, seed=11, as_of=AS_OF)
 COMPARED = [
@@ -31,16 +34,19 @@ COMPARED = [
 ]
 
 
-@pytest.fixture
-def both(pg_url: str, duckdb_url: str) -> dict[str, dict]:
-    """Generate, recompute twice with the same as_of: summaries and rows per store."""
-    out = {}
-    for name, url in (("postgres", pg_url), ("duckdb", duckdb_url)):
-        init_database(url)
-        generate_cohort_into(url, SPEC)
-        summary = recompute(url, options=RunOptions(trigger="test"), as_of=AS_OF)
-        out[name] = {"url": url, "summary": summary, "rows": mastery_rows(url)}
-    return out
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
+    """Generate and recompute once per store, for the module (its tests only read): summaries
+    and rows per store."""
+    duckdb_url = f"duckdb:///{tmp_path_factory.mktemp('agree') / 'mastery.duckdb'}"
+    with fresh_postgres_database() as pg_url:
+        out = {}
+        for name, url in (("postgres", pg_url), ("duckdb", duckdb_url)):
+            init_database(url)
+            generate_cohort_into(url, SPEC)
+            summary = recompute(url, options=RunOptions(trigger="test"), as_of=AS_OF)
+            out[name] = {"url": url, "summary": summary, "rows": mastery_rows(url)}
+        yield out
 
 
 def _comparable(rows: pl.DataFrame) -> pl.DataFrame:

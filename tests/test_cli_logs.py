@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
 MASTERY = str(Path(sys.executable).parent / "mastery")
 
 
@@ -17,9 +21,13 @@ def _mastery(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_json_log_lines_name_each_stage_and_the_finished_run(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'logs.duckdb'}"
-    assert _mastery("init", "--database-url", url).returncode == 0
-    generated = _mastery("generate", "--users", "20", "--themes", "3", "--database-url", url)
-    assert generated.returncode == 0, generated.stderr
+    # the database is set up in this process; the run under test is a real process off a terminal
+    setup = CliRunner()
+    assert setup.invoke(app, ["init", "--database-url", url]).exit_code == 0
+    generated = setup.invoke(
+        app, ["generate", "--users", "20", "--themes", "3", "--database-url", url]
+    )
+    assert generated.exit_code == 0, generated.output
     done = _mastery("--log-format", "json", "recompute", "--json", "--database-url", url)
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stderr.splitlines()]

@@ -167,14 +167,8 @@ def test_bad_targets_are_one_line_errors(cohort_url: str) -> None:
         api.include(cohort_url, ExclusionTarget(question_id=QUESTION_0), by="ann")
 
 
-def test_spark_run_leaves_exclusions_out(duckdb_url: str) -> None:
-    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install '.[spark]'")
-    try:
-        from pipeline.run.spark import require_java
-
-        require_java()
-    except MasteryError as missing:
-        pytest.skip(str(missing))
+def test_spark_run_leaves_exclusions_out(duckdb_url: str, spark: object) -> None:
+    """(``spark``: the worker's shared session, which the run reuses.)"""
     api.init_database(duckdb_url)
     load_small_cohort(duckdb_url)
     api.exclude(duckdb_url, ExclusionTarget(question_id=QUESTION_0), reason="typo", by="ann")

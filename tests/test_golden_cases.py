@@ -132,8 +132,8 @@ def test_reference_agrees_with_the_hand_work(case: Case) -> None:
 
 
 def load_source(url: str, case: Case) -> None:
+    """Into an initialized store: the case's params, then its source rows."""
     with open_store(url) as store:
-        store.init_schema()
         if case.params:
             store.activate_params(Params.from_mapping(case.params))
         with store.transaction():
@@ -146,13 +146,13 @@ STORE_CASES = [c for c in CASES if not c.skip_store or os.environ.get("GOLDEN_AL
 
 
 @pytest.mark.parametrize("case", params_of(STORE_CASES))
-def test_store(case: Case, store_url: str) -> None:
-    load_source(store_url, case)
+def test_store(case: Case, initialized_url: str) -> None:
+    load_source(initialized_url, case)
     if case.prior_as_of is not None:
-        run_recompute(store_url, case.prior_as_of)
-    summary = run_recompute(store_url, case.as_of)
+        run_recompute(initialized_url, case.prior_as_of)
+    summary = run_recompute(initialized_url, case.as_of)
     problems = row_differences(
-        expected_rows(case, ordered_breakdown=False), stored_rows(mastery_by_key(store_url))
+        expected_rows(case, ordered_breakdown=False), stored_rows(mastery_by_key(initialized_url))
     )
     quality = summary_value(summary, "data_quality")
     problems += quality_differences(case.expected_quality, quality, quality)

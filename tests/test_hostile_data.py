@@ -146,8 +146,10 @@ def with_normal_answers(dave: Dave) -> Dave:
 
 
 def insert(url: str, dave: Dave) -> None:
-    for sql in dave.statements():
-        execute(url, sql)
+    """Each statement on its own, through one connection (not one per statement)."""
+    with open_store(url) as store:
+        for sql in dave.statements():
+            store._run_script(sql)
 
 
 def other_students(url: str) -> list[dict[str, Any]]:
@@ -367,25 +369,26 @@ def test_int32_extreme_ids_years_and_blocks_are_plain_values(url: str) -> None:
     load_small_cohort(url)
     run(url)
     others = other_students(url)
-    for sql in extremes:
-        execute(url, sql)
+    with open_store(url) as store:
+        for sql in extremes:
+            store._run_script(sql)
     insert(url, dave)
     session = _id(1)
-    for n in range(10):
-        question = _id(300 + n)
-        snapshot = f'{{"theme_id": {INT_MIN}, "block_id": {INT_MAX}, "year": {INT_MIN}}}'
-        execute(
-            url,
-            "INSERT INTO session_questions (id, session_id, question_id, question_version_id, "
-            f"position, snapshot_json) VALUES ('{_id(500 + n)}', '{session}', '{question}', "
-            f"'{_id(400 + n)}', {INT_MAX - n}, '{snapshot}')",
-        )
-        execute(
-            url,
-            "INSERT INTO session_answers (id, session_id, question_id, selected_index, "
-            f"is_correct, answered_at) VALUES ('{_id(600 + n)}', '{session}', '{question}', "
-            f"{INT_MIN}, true, {_ts(timedelta(days=3, minutes=n))})",
-        )
+    with open_store(url) as store:
+        for n in range(10):
+            question = _id(300 + n)
+            snapshot = f'{{"theme_id": {INT_MIN}, "block_id": {INT_MAX}, "year": {INT_MIN}}}'
+            store._run_script(
+                "INSERT INTO session_questions (id, session_id, question_id, "
+                "question_version_id, position, snapshot_json) VALUES "
+                f"('{_id(500 + n)}', '{session}', '{question}', '{_id(400 + n)}', "
+                f"{INT_MAX - n}, '{snapshot}')"
+            )
+            store._run_script(
+                "INSERT INTO session_answers (id, session_id, question_id, selected_index, "
+                f"is_correct, answered_at) VALUES ('{_id(600 + n)}', '{session}', '{question}', "
+                f"{INT_MIN}, true, {_ts(timedelta(days=3, minutes=n))})"
+            )
     run(url)
     assert runs(url)["status"].to_list() == ["SUCCESS", "SUCCESS"]
     assert other_students(url) == others

@@ -21,8 +21,10 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from typer.testing import CliRunner
 
 from pipeline import MasteryError, recompute
+from pipeline.cli import app
 from tests.cohort import ALICE, AS_OF, load_small_cohort
 from tests.dbutil import query, runs
 
@@ -92,9 +94,11 @@ def job(pg_url: str, tmp_path: Path) -> Iterator[Job]:
     assert job.url != pg_url
     as_owner(job, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
     try:
-        granted = mastery("init", "--grant-to", role, url=pg_url, cwd=tmp_path)
-        assert granted.returncode == 0, granted.stderr
-        assert f"granted to {role}: USAGE on schema public; TEMPORARY on database" in granted.stdout
+        # in this process (the CLI's own command): the tests below are about the rights; the
+        # refusals at the end run the real process
+        granted = CliRunner().invoke(app, ["init", "--grant-to", role, "--database-url", pg_url])
+        assert granted.exit_code == 0, granted.output
+        assert f"granted to {role}: USAGE on schema public; TEMPORARY on database" in granted.output
         load_small_cohort(pg_url)
         yield job
     finally:

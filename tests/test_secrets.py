@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -47,7 +46,6 @@ SECRET = "p@ss:w/rd S3cretPW"
 ENCODED = "p%40ss%3Aw%2Frd%20S3cretPW"
 # Anything that would betray the password, in any spelling (compared in lower case).
 TELLS = ("s3cretpw", "p@ss", "p%40ss", "w/rd", "w%2frd", "ss:w", "ss%3aw")
-MASTERY = Path(sys.executable).parent / "mastery"
 
 # {where} is user@host:port/db or user@/db?host=... as the case needs; the password is added.
 FORMS = {
@@ -206,27 +204,27 @@ def socket_url(socket_dir: str, database: str, password: str) -> str:
     return f"postgresql://{PW_ROLE}:{password}@/{database}?host={socket_dir}"
 
 
-def mastery(*args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTERY_")}
-    return subprocess.run(
-        [str(MASTERY), *args, "--database-url", url],
-        cwd=cwd,
-        env={**env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_password_with_special_characters_authenticates(
-    password_server: tuple[str, str], tmp_path: Path
+    password_server: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Through the CLI's entry point in this process (run_cli): what reaches the server is
+    the same as from a ``mastery`` process, and the output is checked the same way."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MASTERY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def mastery(*args: str, url: str) -> tuple[int, str, str]:
+        return run_cli(capsys, *args, "--database-url", url)
+
     socket_dir, database = password_server
-    wrong = mastery("init", url=socket_url(socket_dir, database, "wrong"), cwd=tmp_path)
-    assert wrong.returncode == 1
-    assert "password authentication failed" in wrong.stderr
-    assert len(wrong.stderr.splitlines()) == 1
+    code, _, err = mastery("init", url=socket_url(socket_dir, database, "wrong"))
+    assert code == 1
+    assert "password authentication failed" in err
+    assert len(err.splitlines()) == 1
     for password in (ENCODED, "p%40ss%3Aw%2Frd S3cretPW"):
         url = socket_url(socket_dir, database, password)
         for step in (("init",), None, ("recompute", "--as-of", AS_OF.isoformat()), ("runs",)):
@@ -234,16 +232,16 @@ def test_password_with_special_characters_authenticates(
                 if not query(url, "SELECT count(*) AS n FROM users")["n"][0]:
                     load_small_cohort(url)  # bulk COPY (psycopg) and reads (ADBC) as the role
                 continue
-            done = mastery(*step, url=url, cwd=tmp_path)
-            assert done.returncode == 0, done.stderr
-            assert_no_tell(done.stdout, done.stderr)
-        report = mastery("report", "weak-themes", "--user", ALICE, url=url, cwd=tmp_path)
-        assert report.returncode == 0, report.stderr
-        assert_no_tell(report.stdout, report.stderr)
+            code, out, err = mastery(*step, url=url)
+            assert code == 0, err
+            assert_no_tell(out, err)
+        code, out, err = mastery("report", "weak-themes", "--user", ALICE, url=url)
+        assert code == 0, err
+        assert_no_tell(out, err)
     query_form = f"postgresql://{PW_ROLE}@/{database}?host={socket_dir}&password={ENCODED}"
-    done = mastery("runs", url=query_form, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("SUCCESS") == 2
+    code, out, err = mastery("runs", url=query_form)
+    assert code == 0, err
+    assert out.count("SUCCESS") == 2
 
 
 # ---------------------------------------------------------------------------------------------

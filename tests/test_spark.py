@@ -1,7 +1,8 @@
 """``--engine spark``: Spark workers run the same partition code and write the same table.
 
-Spark runs in ``local[2]`` (one JVM for the module; the CLI tests start their own). The module
-skips, with the reason shown, where PySpark or Java 17 is missing.
+Spark runs in ``local[1]`` (one JVM per test worker: the ``spark`` fixture of conftest.py; the
+CLI test starts its own). The module skips, with the reason shown, where PySpark or Java 17 is
+missing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from pipeline.contracts.errors import MasteryError
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.dbutil import mastery_rows, query, runs
+from tests.harness import QUICK_JVM
 from tests.test_v1_pipeline import AS_OF as V1_AS_OF
 from tests.test_v1_pipeline import SPEC as V1_SPEC
 from tests.test_v1_pipeline import expected_v1_rows, v1_comparable
@@ -39,22 +40,6 @@ AS_OF = datetime(2026, 11, 25, 12, tzinfo=UTC)
 SPEC = CohortSpec(users=80, themes=8, days=90, seed=11, as_of=AS_OF)
 PER_RUN = ("run_id", "stage_seconds")
 MASTERY = Path(sys.executable).parent / "mastery"
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    """One local[2] session for the module; the engine reuses the active session."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture
@@ -204,9 +189,10 @@ def test_one_failing_bucket_fails_the_run_and_writes_nothing(
         "PYSPARK_PYTHON": sys.executable,
     }
     command = [
-        *(str(MASTERY), "recompute", "--engine", "spark", "--spark-master", "local[2]"),
+        *(str(MASTERY), "recompute", "--engine", "spark", "--spark-master", "local[1]"),
         *("--partitions", "4", "--as-of", (AS_OF + timedelta(days=1)).isoformat()),
         *("--database-url", cohort_url, "--spark-work-dir", str(tmp_path)),
+        *("--spark-conf", f"spark.driver.extraJavaOptions={QUICK_JVM}"),
     ]
     done = subprocess.run(
         command,
