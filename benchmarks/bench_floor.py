@@ -4,8 +4,9 @@
 
 Per round, in this order and on the same database: (1) ``mastery recompute --json`` in its own
 process (wall seconds, its stage profile; its ``load`` stage is the write the run uses);
-(2) the separate-tables copy: the exact statements the extract runs (needed columns, window
-rows only), fetched in binary through ADBC into Arrow and not joined, one after the other
+(2) the separate-tables copy: the exact statements the extract runs, with its connection
+settings (needed columns, window rows only, read by session id), fetched in binary through ADBC
+into Arrow and not joined, one after the other
 (``total_s``: the floor) and again split over two connections at once as the extract reads
 them (``parallel_s``); (3) the same attempts as
 the one-statement SQL join the extract used before issue 20, through ADBC; (4) the output rows
@@ -38,8 +39,9 @@ from benchmarks.peers import run_sql_peer
 from pipeline.contracts.params import Params
 from pipeline.io.sqlfiles import statement
 from pipeline.io.store import open_store
-from pipeline.io.store.attempt_tables import uuid_list
+from pipeline.io.store.attempt_tables import session_id_list, uuid_list
 from pipeline.io.store.base import WHOLE
+from pipeline.io.store.pg_extract import LOOKUPS_ONLY
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_m"
 DEFAULT_AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
@@ -72,12 +74,14 @@ def timed_recompute(url: str, as_of: datetime) -> dict[str, Any]:
 
 
 def separate_copy(url: str, as_of: datetime, lookback_days: int) -> dict[str, Any]:
-    """The extract's own statements (semi-join form: the window holds many sessions), each
-    fetched in binary into Arrow, nothing joined: what the extract cannot avoid moving."""
+    """The extract's own statements on connections with the extract's settings (the window's
+    sessions, then their answers, session questions, versions and snapshot re-read by the
+    sessions' ids), each fetched in binary into Arrow, nothing joined: what the extract cannot
+    avoid moving."""
     with open_store(url) as store:
         params = store.extract_params(as_of - timedelta(days=lookback_days), as_of, (), WHOLE)
-        uri = store.url.conninfo
-        sql = {name: store.numbered_sql(name, params) for name in _WINDOW_READS}
+        uri = f"{store.url.conninfo} options='{_OPTIONS}'"
+        sessions_sql = store.numbered_sql("extract_sessions", params)
     seconds: dict[str, float] = {}
     rows: dict[str, int] = {}
     with adbc.connect(uri) as conn, conn.cursor() as cursor:
@@ -90,35 +94,38 @@ def separate_copy(url: str, as_of: datetime, lookback_days: int) -> dict[str, An
             rows[name] = frame.height
             return frame
 
-        for name, (text, values) in sql.items():
-            frame = fetch(name, text, values)
-        versions = {"version_ids": uuid_list(frame["question_version_id"])}
-        text, values = _numbered(url, "extract_question_versions", versions)
-        fetch("extract_question_versions", text, values)
+        sessions = fetch("extract_sessions", *sessions_sql)
+        ids = {"session_ids": session_id_list(sessions)}
+        fetch("extract_session_answers", *_numbered(url, "extract_session_answers", ids))
+        questions = _numbered(url, "extract_session_questions", ids)
+        links = fetch("extract_session_questions", *questions)
+        versions = {"version_ids": uuid_list(links["question_version_id"])}
+        fetch("extract_question_versions", *_numbered(url, "extract_question_versions", versions))
         # the snapshot fallback re-read: the rows whose version lacks a field, with their JSON
-        incomplete = _incomplete(url, versions["version_ids"])
-        text, values = _numbered(
-            url, "extract_session_snapshots", {**params, "version_ids": incomplete}
-        )
-        fetch("extract_session_snapshots", text, values)
+        snapshots = {**ids, "version_ids": _incomplete(url, versions["version_ids"])}
+        fetch("extract_session_snapshots", *_numbered(url, "extract_session_snapshots", snapshots))
     return {
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "rows": rows,
         "total_s": round(sum(seconds.values()), 2),
-        "parallel_s": round(parallel_copy(url, uri, params, versions, incomplete), 2),
+        "parallel_s": round(parallel_copy(url, uri, sessions_sql, ids, versions, snapshots), 2),
     }
 
 
 def parallel_copy(
-    url: str, uri: str, params: dict[str, Any], versions: dict[str, str], incomplete: str
+    url: str,
+    uri: str,
+    sessions: tuple[str, list[Any]],
+    ids: dict[str, str],
+    versions: dict[str, str],
+    snapshots: dict[str, str],
 ) -> float:
     """Wall seconds for the same statements on two connections at once, split as the extract
     splits them (sessions and answers on one; session questions, versions and the snapshot
     re-read on the other): the floor of a two-connection read on this machine."""
-    snapshots = {**params, "version_ids": incomplete}
-    main = [_numbered(url, name, params) for name in _WINDOW_READS[:2]]
+    main = [sessions, _numbered(url, "extract_session_answers", ids)]
     other = [
-        _numbered(url, "extract_session_questions", params),
+        _numbered(url, "extract_session_questions", ids),
         _numbered(url, "extract_question_versions", versions),
         _numbered(url, "extract_session_snapshots", snapshots),
     ]
@@ -137,7 +144,8 @@ def parallel_copy(
     return time.perf_counter() - start
 
 
-_WINDOW_READS = ("extract_sessions", "extract_session_answers", "extract_session_questions")
+_OPTIONS = " ".join(f"-c {setting}" for setting in ("jit=off", *LOOKUPS_ONLY))
+"""The settings of the extract's reading connections (pipeline.io.store.pg_extract)."""
 
 
 def _numbered(url: str, name: str, params: dict[str, Any]) -> tuple[str, list[Any]]:

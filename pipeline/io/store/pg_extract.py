@@ -38,7 +38,7 @@ _T = TypeVar("_T")
 _ISOLATION = "adbc.connection.transaction.isolation_level"
 _REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
-_LOOKUPS_ONLY = ("enable_hashjoin=off", "enable_mergejoin=off")
+LOOKUPS_ONLY = ("enable_hashjoin=off", "enable_mergejoin=off")
 """Settings of the reading connections: their joins are index lookups by session id."""
 _TABLE_OF_STEP = {
     "sessions": "test_sessions",
@@ -54,7 +54,7 @@ class _Reader:
 
     def __init__(self, store: PostgresStore, stack: ExitStack, seconds: dict[str, float]):
         self.store = store
-        self.conn = stack.enter_context(store._adbc(*_LOOKUPS_ONLY))
+        self.conn = stack.enter_context(store._adbc(*LOOKUPS_ONLY))
         self.conn.adbc_connection.set_options(**{_ISOLATION: _REPEATABLE_READ})
         self.cursor = stack.enter_context(self.conn.cursor())
         self.seconds = seconds
