@@ -165,9 +165,9 @@ class FreshRecomputer:
             with clock.stage("prepare"):  # under the lock: no overlapping run writes these keys
                 existing = self._existing_keys(spec.scope)
             with clock.stage("ledger"), self.store.transaction():
-                # one commit: dead runs marked, and RUNNING, never visible without its
-                # liveness lock (ledger.abandon_dead_runs's statement, in this transaction)
-                self.store.execute_count("abandon_running_runs")
+                # one commit: dead runs marked (a savepoint inside), and RUNNING, never
+                # visible without its liveness lock
+                ledger.abandon_dead_runs(self.store)
                 logged = ledger.start_run(
                     self.store,
                     algo_version_id=state.active.algo_version_id,
