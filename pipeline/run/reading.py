@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from functools import partial
 from typing import TypeVar
 
+from pipeline.io.background import in_background, result
 from pipeline.io.extract import Window
 from pipeline.io.store import Store
 
@@ -36,39 +35,16 @@ def default_partitions(store: Store, window: Window, per: int = ATTEMPTS_PER_PAR
 def read_ahead(read: Callable[[int], _T], count: int, *, ahead: bool) -> Iterator[Callable[[], _T]]:
     """Per partition, a function giving its rows; with ``ahead``, the next read is under way.
 
-    With ``ahead`` every read runs in a daemon thread, even a single one: the main thread
-    waits in Python, where SIGINT and SIGTERM reach it at once (a driver's blocking call would
-    hold them until its query ends), and an interrupted process never waits for a read.
+    With ``ahead`` every read runs in a daemon thread, even a single one
+    (:mod:`pipeline.io.background`: signals reach the waiting main thread at once, and an
+    interrupted process never waits for a read).
     """
     if not ahead:
         yield from (partial(read, index) for index in range(count))
         return
-    pending = _in_background(read, 0)
+    pending = in_background(partial(read, 0), "extract-0")
     for index in range(count):
         current = pending
         if index + 1 < count:
-            pending = _in_background(read, index + 1)
-        yield partial(_result, current)
-
-
-def _result(future: Future[_T]) -> _T:
-    """Wait in short slices: a signal the OS delivered to the reading thread still runs its
-    Python handler in the main thread within a slice."""
-    while True:
-        try:
-            return future.result(timeout=0.2)
-        except TimeoutError:
-            continue
-
-
-def _in_background(read: Callable[[int], _T], index: int) -> Future[_T]:
-    future: Future[_T] = Future()
-
-    def work() -> None:
-        try:
-            future.set_result(read(index))
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name=f"extract-{index}", daemon=True).start()
-    return future
+            pending = in_background(partial(read, index + 1), f"extract-{index + 1}")
+        yield partial(result, current)

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from pipeline.contracts.errors import MasteryError
+from pipeline.io.background import in_background, result, settle
 from pipeline.io.sqlfiles import statement
 from pipeline.io.store.attempt_tables import (
     KeyedAnswers,
@@ -34,7 +33,6 @@ from pipeline.io.store.base import Partition
 if TYPE_CHECKING:
     from pipeline.io.store.postgres import PostgresStore
 
-_T = TypeVar("_T")
 _ISOLATION = "adbc.connection.transaction.isolation_level"
 _REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
@@ -106,15 +104,15 @@ def extract(
             scope = {"session_ids": session_id_list(sessions)}
             side = _Reader(store, stack, seconds)
             _import_snapshot(side, snapshot)
-            links_read = _in_thread(lambda: _read_links(side, scope))
+            links_read = in_background(lambda: _read_links(side, scope), "extract-links")
             try:
                 keyed, prepared = _keyed_answers(main, scope)
             except BaseException:
                 with contextlib.suppress(Exception):  # ends before its connection closes
                     side.cursor.adbc_cancel()
-                _settle(links_read)
+                settle(links_read)
                 raise
-            links, versions = _wait(links_read)
+            links, versions = result(links_read)
         except adbc.Error as exc:
             raise MasteryError(store._adbc_failure("read from Postgres", exc)) from None
     began = time.perf_counter()
@@ -151,32 +149,3 @@ def _read_links(side: _Reader, scope: Mapping[str, Any]) -> tuple[pl.DataFrame, 
         snapshots = side.read("snapshots", "extract_session_snapshots", fallback)
         links = with_snapshots(links, incomplete, snapshots)
     return links, versions
-
-
-def _in_thread(work: Callable[[], _T]) -> Future[_T]:
-    """``work`` in a daemon thread (never keeps an interrupted process alive)."""
-    future: Future[_T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work())
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="extract-links", daemon=True).start()
-    return future
-
-
-def _wait(future: Future[_T]) -> _T:
-    """The side read's result, waited for in slices (see ``pipeline.run.batch._result``)."""
-    while True:
-        try:
-            return future.result(timeout=0.2)
-        except TimeoutError:
-            continue
-
-
-def _settle(future: Future[Any]) -> None:
-    """Wait for a cancelled side read to end, whatever it ended with."""
-    with contextlib.suppress(BaseException):  # the main read's error is the one raised
-        _wait(future)
