@@ -8,12 +8,10 @@ the same whatever N is. ``RunTotals`` adds the partitions' counts up into the ru
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import polars as pl
 
@@ -222,8 +220,7 @@ def computed_partitions(
     attempts are already being read while this one computes and stages: the database's core
     and ours work at once, and at most two partitions' attempts are in memory.
     """
-    with tempfile.TemporaryDirectory(prefix="mastery-v1-") as folder:
-        kept = KeptReads(Path(folder))
+    with KeptReads() as kept:
         with clock.stage("cohort_tables") if _reads_cohort(spec, partitions) else nullcontext():
             lookups = Lookups.read(store, spec, partitions, kept)
         window = spec.window

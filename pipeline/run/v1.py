@@ -14,6 +14,8 @@ tables from it.
 
 from __future__ import annotations
 
+import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -33,20 +35,35 @@ from pipeline.run.spec import RunSpec
 
 
 class KeptReads:
-    """The raw reads of the tables' pass, kept on disk (Arrow IPC in ``folder``) for the run's
-    own partitions when they are the same partitions: the database is read once per run."""
+    """The raw reads of the tables' pass, kept on disk (Arrow IPC in a temporary folder, made
+    at the first read kept and removed on exit) for the run's own partitions when they are
+    the same partitions: the database is read once per run."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self) -> None:
         self.profiles: dict[int, tuple[dict[str, float], dict[str, int]]] = {}
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._making = threading.Lock()  # two reads ahead may keep their first file at once
+
+    def __enter__(self) -> KeptReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+
+    def _path(self, index: int) -> Path:
+        with self._making:
+            if self._folder is None:
+                self._folder = tempfile.TemporaryDirectory(prefix="mastery-v1-")
+        return Path(self._folder.name) / f"{index}.arrow"
 
     def keep(self, index: int, raw: RawRead) -> None:
-        raw.frame.write_ipc(self.folder / f"{index}.arrow")
+        raw.frame.write_ipc(self._path(index))
         self.profiles[index] = (raw.seconds, raw.rows_read)
 
     def read(self, index: int) -> RawRead:
         """Partition ``index``'s read, as the database gave it (and its file removed)."""
-        path = self.folder / f"{index}.arrow"
+        path = self._path(index)
         frame = pl.read_ipc(path)
         path.unlink()
         return RawRead(frame, *self.profiles[index])
