@@ -32,6 +32,8 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+from pipeline.cli.common import parse_as_of
+from pipeline.contracts.scope import utc
 from pipeline.run.fresh import FreshRecomputer
 
 
@@ -41,12 +43,6 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
-def _instant(text: str) -> datetime:
-    """An ISO 8601 instant; without a zone it is UTC."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -54,12 +50,13 @@ def main() -> None:
     parser.add_argument("--max-users", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--as-of", type=_instant, default=None, help="ISO instant (default now)")
+    parser.add_argument("--as-of", type=parse_as_of, default=None, help="ISO instant (default now)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     load_before = os.getloadavg()[0]
     with FreshRecomputer(args.database_url, trigger="api", wait=True) as fresh:
-        began_at, began = args.as_of or datetime.now(UTC), time.perf_counter()
+        began_at = utc(args.as_of) if args.as_of else datetime.now(UTC)
+        began = time.perf_counter()
         since = began_at - timedelta(days=fresh.params.lookback_days - 1)
         found = fresh.store.fetch_frame(
             "fresh_select_users_with_sessions",

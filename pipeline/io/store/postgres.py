@@ -282,9 +282,8 @@ class PostgresStore(Store):
         Only what the window needs leaves the database: its sessions first; then their answers
         and session questions by the sessions' ids (index lookups on the ``(session_id,
         question_id)`` key, however long the history); then only the question versions those
-        rows name. Two
-        connections read at once, on one exported snapshot, so every read sees one state, as
-        the one-statement join did (:func:`pipeline.io.store.pg_extract.extract`).
+        rows name. Two connections read at once, on one exported snapshot, so every read sees
+        one state, as the one-statement join did (:func:`pipeline.io.store.pg_extract.extract`).
         """
         return pg_extract.extract(self, window_start, as_of, user_ids, partition)
 
