@@ -44,6 +44,8 @@ def runs(url: str) -> pl.DataFrame:
     return query(url, RUNS_QUERY)
 
 
-def execute(url: str, sql: str) -> None:
+def execute(url: str, *statements: str) -> None:
+    """Each statement on its own, in order, through one connection."""
     with open_store(url) as store:
-        store._run_script(sql)
+        for sql in statements:
+            store._run_script(sql)

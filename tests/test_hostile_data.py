@@ -146,10 +146,7 @@ def with_normal_answers(dave: Dave) -> Dave:
 
 
 def insert(url: str, dave: Dave) -> None:
-    """Each statement on its own, through one connection (not one per statement)."""
-    with open_store(url) as store:
-        for sql in dave.statements():
-            store._run_script(sql)
+    execute(url, *dave.statements())
 
 
 def other_students(url: str) -> list[dict[str, Any]]:
@@ -369,26 +366,24 @@ def test_int32_extreme_ids_years_and_blocks_are_plain_values(url: str) -> None:
     load_small_cohort(url)
     run(url)
     others = other_students(url)
-    with open_store(url) as store:
-        for sql in extremes:
-            store._run_script(sql)
+    execute(url, *extremes)
     insert(url, dave)
     session = _id(1)
-    with open_store(url) as store:
-        for n in range(10):
-            question = _id(300 + n)
-            snapshot = f'{{"theme_id": {INT_MIN}, "block_id": {INT_MAX}, "year": {INT_MIN}}}'
-            store._run_script(
-                "INSERT INTO session_questions (id, session_id, question_id, "
-                "question_version_id, position, snapshot_json) VALUES "
-                f"('{_id(500 + n)}', '{session}', '{question}', '{_id(400 + n)}', "
-                f"{INT_MAX - n}, '{snapshot}')"
-            )
-            store._run_script(
-                "INSERT INTO session_answers (id, session_id, question_id, selected_index, "
-                f"is_correct, answered_at) VALUES ('{_id(600 + n)}', '{session}', '{question}', "
-                f"{INT_MIN}, true, {_ts(timedelta(days=3, minutes=n))})"
-            )
+    snapshot = f'{{"theme_id": {INT_MIN}, "block_id": {INT_MAX}, "year": {INT_MIN}}}'
+    rows = []
+    for n in range(10):
+        question = _id(300 + n)
+        rows.append(
+            "INSERT INTO session_questions (id, session_id, question_id, question_version_id, "
+            f"position, snapshot_json) VALUES ('{_id(500 + n)}', '{session}', '{question}', "
+            f"'{_id(400 + n)}', {INT_MAX - n}, '{snapshot}')"
+        )
+        rows.append(
+            "INSERT INTO session_answers (id, session_id, question_id, selected_index, "
+            f"is_correct, answered_at) VALUES ('{_id(600 + n)}', '{session}', '{question}', "
+            f"{INT_MIN}, true, {_ts(timedelta(days=3, minutes=n))})"
+        )
+    execute(url, *rows)
     run(url)
     assert runs(url)["status"].to_list() == ["SUCCESS", "SUCCESS"]
     assert other_students(url) == others
