@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -89,6 +91,25 @@ def test_read_ahead_keeps_order_and_at_most_one_read_in_advance() -> None:
         time.sleep(0.05)
         assert started[-1] == min(seen[-1] + 1, 3), "the next read runs while this one is used"
     assert seen == started == [0, 1, 2, 3]
+
+
+def test_read_ahead_lets_a_taken_read_go_when_its_caller_does() -> None:
+    class Rows:  # a weak reference tells whether anything still holds a partition's rows
+        pass
+
+    made: dict[int, weakref.ref[Rows]] = {}
+
+    def read(index: int) -> Rows:
+        rows = Rows()
+        made[index] = weakref.ref(rows)
+        return rows
+
+    for index, get in enumerate(read_ahead(read, 3, ahead=True)):
+        rows = get()
+        assert made[index]() is rows
+        del rows
+        gc.collect()
+        assert made[index]() is None, "the read-ahead still holds a partition it handed over"
 
 
 def test_read_ahead_off_reads_only_when_asked() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 
@@ -235,13 +235,20 @@ def computed_partitions(
             part = Partition(index, partitions)
             label = f"{index + 1}/{partitions}" if partitions > 1 else ""
             with clock.stage("extract", label):
-                raw = raw_attempts()
-                for step, seconds in raw.seconds.items():
-                    clock.add(step, seconds)
-                with clock.sub("extract.resolve"):
-                    extracted = resolve_extracted(raw.frame, spec.scope)
+                held = [_resolved(raw_attempts, spec.scope, clock)]
                 existing = read_existing_keys(store, spec.scope, part)
-            yield compute_partition(extracted, existing, lookups, spec, clock=clock, label=label)
+            # popped: compute's argument is the attempts' only reference, not this loop's locals
+            yield compute_partition(held.pop(), existing, lookups, spec, clock=clock, label=label)
+
+
+def _resolved(raw_attempts: Callable[[], RawRead], scope: Scope, clock: StageClock) -> Extracted:
+    """One partition's attempts resolved; its raw read is let go here, before the compute (at
+    L the raw frame, kept alive by a local, added a whole partition to the run's peak)."""
+    raw = raw_attempts()
+    for step, seconds in raw.seconds.items():
+        clock.add(step, seconds)
+    with clock.sub("extract.resolve"):
+        return resolve_extracted(raw.frame, scope)
 
 
 def _reads_cohort(spec: RunSpec, partitions: int) -> bool:

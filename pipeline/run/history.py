@@ -206,7 +206,6 @@ def _compute(
     for index, extract in enumerate(reads):
         clock = time.perf_counter()
         extracted = extract()
-        del extract  # its future holds the frame too
         _add(seconds, "extract", clock)
         clock = time.perf_counter()
         attempts, dropped = drop_excluded(validate_attempts(extracted.attempts), exclusions)

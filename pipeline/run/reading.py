@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from functools import partial
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from pipeline.io.background import in_background, result
 from pipeline.io.extract import Window
@@ -42,9 +43,25 @@ def read_ahead(read: Callable[[int], _T], count: int, *, ahead: bool) -> Iterato
     if not ahead:
         yield from (partial(read, index) for index in range(count))
         return
-    pending = in_background(partial(read, 0), "extract-0")
+    pending: Future[_T] | None = in_background(partial(read, 0), "extract-0")
     for index in range(count):
-        current = pending
+        assert pending is not None
+        current = _TakeOnce(pending)
+        pending = None
         if index + 1 < count:
             pending = in_background(partial(read, index + 1), f"extract-{index + 1}")
-        yield partial(result, current)
+        yield current
+
+
+class _TakeOnce(Generic[_T]):
+    """A read's result, handed over once: afterwards nothing here refers to it, so a partition's
+    rows live only as long as its caller keeps them (not until the next read is taken)."""
+
+    def __init__(self, future: Future[_T]) -> None:
+        self._future: Future[_T] | None = future
+
+    def __call__(self) -> _T:
+        future, self._future = self._future, None
+        if future is None:
+            raise RuntimeError("a partition's read was taken twice")
+        return result(future)
