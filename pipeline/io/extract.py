@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import polars as pl
@@ -24,7 +25,7 @@ __all__ = [
     "extract_from_store",
     "read_existing_keys",
     "read_raw_attempts",
-    "read_raw_profiled",
+    "read_resolved",
     "resolve_extracted",
 ]
 
@@ -53,6 +54,9 @@ class Extracted:
     malformed_snapshots: int
     quality: dict[str, int] = field(default_factory=dict)
     """Every count of ``EXTRACT_QUALITY_KEYS`` (``malformed_snapshots`` included)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Where the read took its time (``stage_seconds`` sub-stages such as ``extract.answers``
+    and ``extract.resolve``), when it was profiled."""
 
 
 def extract_from_store(store: Store, window: Window, partition: Partition = WHOLE) -> Extracted:
@@ -65,10 +69,15 @@ def read_raw_attempts(store: Store, window: Window, partition: Partition = WHOLE
     return store.extract_raw_attempts(window.start, window.end, window.scope.user_ids, partition)
 
 
-def read_raw_profiled(store: Store, window: Window, partition: Partition = WHOLE) -> RawRead:
-    """:func:`read_raw_attempts` with the read's profile: seconds per step (``stage_seconds``
-    sub-stages such as ``"extract.answers"``) and the rows each source table returned."""
-    return store.extract_raw(window.start, window.end, window.scope.user_ids, partition)
+def read_resolved(store: Store, window: Window, partition: Partition = WHOLE) -> Extracted:
+    """:func:`extract_from_store` with its profile in ``seconds``: each read step and the tag
+    resolution. A partition's reading thread calls it, so the resolution of the next partition
+    overlaps this one's compute and only resolved attempts wait in memory, not the raw read."""
+    raw = store.extract_raw(window.start, window.end, window.scope.user_ids, partition)
+    began = time.perf_counter()
+    extracted = resolve_extracted(raw.frame, window.scope)
+    seconds = {**raw.seconds, "extract.resolve": time.perf_counter() - began}
+    return replace(extracted, seconds=seconds)
 
 
 def read_existing_keys(store: Store, scope: Scope, partition: Partition = WHOLE) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 
@@ -17,14 +17,7 @@ import polars as pl
 
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import Scope
-from pipeline.io.extract import (
-    Extracted,
-    RawRead,
-    Window,
-    read_existing_keys,
-    read_raw_profiled,
-    resolve_extracted,
-)
+from pipeline.io.extract import Extracted, Window, read_existing_keys, read_resolved
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
 from pipeline.kernel.v1 import V1Tables
@@ -225,30 +218,22 @@ def computed_partitions(
             lookups = Lookups.read(store, spec, partitions, kept)
         window = spec.window
 
-        def read(index: int) -> RawRead:
-            if index in kept.profiles:
+        def read(index: int) -> Extracted:
+            if index in kept:
                 return kept.read(index)
-            return read_raw_profiled(store, window, Partition(index, partitions))
+            return read_resolved(store, window, Partition(index, partitions))
 
         reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
-        for index, raw_attempts in enumerate(reads):
+        for index, partition_read in enumerate(reads):
             part = Partition(index, partitions)
             label = f"{index + 1}/{partitions}" if partitions > 1 else ""
             with clock.stage("extract", label):
-                held = [_resolved(raw_attempts, spec.scope, clock)]
+                held = [partition_read()]
+                for step, seconds in held[0].seconds.items():
+                    clock.add(step, seconds)
                 existing = read_existing_keys(store, spec.scope, part)
             # popped: compute's argument is the attempts' only reference, not this loop's locals
             yield compute_partition(held.pop(), existing, lookups, spec, clock=clock, label=label)
-
-
-def _resolved(raw_attempts: Callable[[], RawRead], scope: Scope, clock: StageClock) -> Extracted:
-    """One partition's attempts resolved; its raw read is let go here, before the compute (at
-    L the raw frame, kept alive by a local, added a whole partition to the run's peak)."""
-    raw = raw_attempts()
-    for step, seconds in raw.seconds.items():
-        clock.add(step, seconds)
-    with clock.sub("extract.resolve"):
-        return resolve_extracted(raw.frame, scope)
 
 
 def _reads_cohort(spec: RunSpec, partitions: int) -> bool:

@@ -6,7 +6,7 @@ them once per run from the whole cohort's attempts in the window (active exclusi
 before the partitions; every partition, local or on a Spark worker, gets the same tables and so
 the same rows whatever the partitioning. The cohort is read one partition of users at a time
 and only four narrow columns of each are kept, so memory stays bounded by a partition; a
-partitioned whole-cohort run keeps each raw read on disk (:class:`KeptReads`) and computes its
+partitioned whole-cohort run keeps each resolved read on disk (:class:`KeptReads`) and computes its
 partitions from those files, so the database is read once. A single-partition whole-cohort run
 reads nothing more: its one partition is the whole cohort, and the kernel builds the same
 tables from it.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import polars as pl
 from pipeline.contracts.params import default_params
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import Scope
-from pipeline.io.extract import RawRead, Window, read_raw_profiled, resolve_extracted
+from pipeline.io.extract import Extracted, Window, read_resolved
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult
 from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, tables_of, v1_narrow
@@ -35,12 +36,13 @@ from pipeline.run.spec import RunSpec
 
 
 class KeptReads:
-    """The raw reads of the tables' pass, kept on disk (Arrow IPC in a temporary folder, made
-    at the first read kept and removed on exit) for the run's own partitions when they are
-    the same partitions: the database is read once per run."""
+    """The tables' pass's partitions, resolved, kept on disk (their attempts as Arrow IPC in a
+    temporary folder, made at the first one kept and removed on exit; their counts in memory)
+    for the run's own partitions when they are the same partitions: the database is read, and
+    tags resolved, once per run."""
 
     def __init__(self) -> None:
-        self.profiles: dict[int, tuple[dict[str, float], dict[str, int]]] = {}
+        self._kept: dict[int, Extracted] = {}  # each without its attempts
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._making = threading.Lock()  # two reads ahead may keep their first file at once
 
@@ -51,22 +53,26 @@ class KeptReads:
         if self._folder is not None:
             self._folder.cleanup()
 
+    def __contains__(self, index: int) -> bool:
+        return index in self._kept
+
     def _path(self, index: int) -> Path:
         with self._making:
             if self._folder is None:
                 self._folder = tempfile.TemporaryDirectory(prefix="mastery-v1-")
         return Path(self._folder.name) / f"{index}.arrow"
 
-    def keep(self, index: int, raw: RawRead) -> None:
-        raw.frame.write_ipc(self._path(index))
-        self.profiles[index] = (raw.seconds, raw.rows_read)
+    def keep(self, index: int, extracted: Extracted) -> None:
+        extracted.attempts.write_ipc(self._path(index))
+        self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
-    def read(self, index: int) -> RawRead:
-        """Partition ``index``'s read, as the database gave it (and its file removed)."""
+    def read(self, index: int) -> Extracted:
+        """Partition ``index`` as kept, its file removed; its profile is its read's in the
+        tables' pass (the ``cohort_tables`` stage holds that time)."""
         path = self._path(index)
-        frame = pl.read_ipc(path)
+        attempts = pl.read_ipc(path)
         path.unlink()
-        return RawRead(frame, *self.profiles[index])
+        return replace(self._kept.pop(index), attempts=attempts)
 
 
 def cohort_tables(
@@ -79,10 +85,10 @@ def cohort_tables(
     window = Window(Scope(), spec.as_of, params.lookback_days)
 
     def narrowed(index: int) -> pl.DataFrame:
-        raw = read_raw_profiled(store, window, Partition(index, chunks))
+        extracted = read_resolved(store, window, Partition(index, chunks))
         if keep is not None:
-            keep.keep(index, raw)
-        attempts, _ = drop_excluded(resolve_extracted(raw.frame, Scope()).attempts, exclusions)
+            keep.keep(index, extracted)
+        attempts, _ = drop_excluded(extracted.attempts, exclusions)
         return v1_narrow(attempts, spec.as_of)
 
     reads = read_ahead(narrowed, chunks, ahead=store.concurrent_reads)
