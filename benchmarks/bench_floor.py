@@ -14,6 +14,10 @@ binary-COPYed into an unlogged (temporary) staging table, rolled back; (5) Maste
 SQL statement inside Postgres (``benchmarks.peers``). Source tables are only read; the run and
 the SQL peer write ``user_theme_mastery``, ``algo_runs`` as any run does.
 
+``--extract-only``: per round, only the extract itself (the whole window in this process, read and
+tags resolved as a one-partition run does: ``extract_s``) against the separate copy, for a
+cohort whose one-partition run would not fit in memory (L).
+
 floor = separate-tables copy + staging copy + the run's write. Prints one JSON object with every
 round's figures and the ratios of the best round: extract ÷ separate copy (target ≤ 1.3),
 whole run ÷ floor (≤ 1.5 at L), SQL peer ÷ pipeline (≥ 2.5 at M).
@@ -37,6 +41,8 @@ import psycopg
 
 from benchmarks.peers import run_sql_peer
 from pipeline.contracts.params import Params
+from pipeline.contracts.scope import Scope
+from pipeline.io.extract import Window, read_resolved
 from pipeline.io.sqlfiles import statement
 from pipeline.io.store import open_store
 from pipeline.io.store.attempt_tables import session_id_list, uuid_list
@@ -52,11 +58,11 @@ STAGE_ROWS_SQL = (
 )
 
 
-def timed_recompute(url: str, as_of: datetime) -> dict[str, Any]:
+def timed_recompute(url: str, as_of: datetime, partitions: int = 1) -> dict[str, Any]:
     """``mastery recompute --json`` in a child process: wall seconds and its stage profile."""
     command = [
         str(Path(sys.executable).parent / "mastery"), "recompute", "--json", "--trigger", "test",
-        "--as-of", as_of.isoformat(), "--database-url", url,
+        "--as-of", as_of.isoformat(), "--database-url", url, "--partitions", str(partitions),
     ]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(command, check=False, capture_output=True, text=True)
@@ -199,10 +205,10 @@ def _libpq(url: str) -> str:
         return store.url.libpq_uri
 
 
-def one_round(url: str, as_of: datetime, *, peer: bool) -> dict[str, Any]:
+def one_round(url: str, as_of: datetime, *, peer: bool, partitions: int = 1) -> dict[str, Any]:
     with open_store(url) as store:
         active = store.active_params()
-    run = timed_recompute(url, as_of)
+    run = timed_recompute(url, as_of, partitions)
     lookback = active.params.lookback_days
     separate = separate_copy(url, as_of, lookback)
     joined = join_extract(url, as_of, lookback)
@@ -220,6 +226,27 @@ def one_round(url: str, as_of: datetime, *, peer: bool) -> dict[str, Any]:
     if peer and isinstance(active.params, Params):
         figures["sql_peer_s"] = round(run_sql_peer(url, as_of, active.params), 2)
     return figures
+
+
+def extract_round(url: str, as_of: datetime) -> dict[str, Any]:
+    """The whole window's extract in this process, then the separate copy of the same rows."""
+    with open_store(url) as store:
+        lookback = store.active_params().params.lookback_days
+        start = time.perf_counter()
+        read = read_resolved(store, Window(Scope(), as_of, lookback))
+        seconds = time.perf_counter() - start
+        rows = read.attempts.height
+        del read
+    separate = separate_copy(url, as_of, lookback)
+    return {
+        "extract_s": round(seconds, 2),
+        "attempts": rows,
+        "separate_copy": separate,
+        "ratios": {
+            "extract_over_separate_copy": round(seconds / separate["total_s"], 2),
+            "extract_over_parallel_copy": round(seconds / separate["parallel_s"], 2),
+        },
+    }
 
 
 def ratios(figures: dict[str, Any]) -> dict[str, float]:
@@ -245,10 +272,21 @@ def main() -> None:
     parser.add_argument("--as-of", default=DEFAULT_AS_OF.isoformat())
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip the one-statement SQL peer")
+    parser.add_argument(
+        "--partitions", type=int, default=1, help="the run's partitions (L: 20 bounds memory)"
+    )
+    parser.add_argument(
+        "--extract-only", action="store_true", help="only the extract against the separate copy"
+    )
     args = parser.parse_args()
     as_of = datetime.fromisoformat(args.as_of)
+    if args.extract_only:
+        rounds = [extract_round(args.database_url, as_of) for _ in range(args.rounds)]
+        print(json.dumps({"as_of": as_of.isoformat(), "rounds": rounds}, indent=2))
+        return
     rounds = [
-        one_round(args.database_url, as_of, peer=not args.no_peer) for _ in range(args.rounds)
+        one_round(args.database_url, as_of, peer=not args.no_peer, partitions=args.partitions)
+        for _ in range(args.rounds)
     ]
     best = min(rounds, key=lambda r: r["run"]["wall_s"])
     print(

@@ -83,7 +83,17 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1_000, help="users for the per-user peer")
     parser.add_argument("--database-url", help="a cohort generated with this --users, reused")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB end to end")
+    parser.add_argument(
+        "--per-user-only",
+        action="store_true",
+        help="only the per-user ORM peer, on the --database-url cohort as it is",
+    )
     args = parser.parse_args()
+    if args.per_user_only:
+        if not args.database_url:
+            parser.error("--per-user-only needs --database-url")
+        print(json.dumps(per_user(args.database_url, args.sample), indent=2))
+        return
     out: dict[str, Any] = {"users": args.users, "partitions": args.partitions}
     with postgres_cohort(args.users, args.database_url) as (url, attempts):
         out["attempts"] = attempts
