@@ -43,13 +43,13 @@ def read_ahead(read: Callable[[int], _T], count: int, *, ahead: bool) -> Iterato
     if not ahead:
         yield from (partial(read, index) for index in range(count))
         return
-    pending: Future[_T] | None = in_background(partial(read, 0), "extract-0")
+    following = in_background(partial(read, 0), "extract-0")
     for index in range(count):
-        assert pending is not None
-        current = _TakeOnce(pending)
-        pending = None
+        current = _TakeOnce(following)
         if index + 1 < count:
-            pending = in_background(partial(read, index + 1), f"extract-{index + 1}")
+            following = in_background(partial(read, index + 1), f"extract-{index + 1}")
+        else:
+            del following  # the last read is its caller's alone
         yield current
 
 
