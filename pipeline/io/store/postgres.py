@@ -112,7 +112,10 @@ class PostgresStore(Store):
         with self._errors():
             cursor = self.conn.execute(sql, params)
             names = [c.name for c in cursor.description or ()]
-            return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
+            # every row types the columns: a column null in the first rows (a snapshot text
+            # the per-student extract reads only for an incomplete version) is still typed
+            rows = cursor.fetchall()
+            return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
 
     @cached_property
     def _schema(self) -> tuple[str, str]:
