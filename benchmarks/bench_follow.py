@@ -17,7 +17,11 @@ seconds from the session's commit to the run's ``completed_at``; ``seen_lag`` to
 saw it (at most 0.1 s more). After the stream it waits up to ``--drain`` seconds for the rest,
 stops the worker with SIGTERM, and checks every submitted user's rows against a dry-run
 recompute of that user as of the ``as_of`` of the run that wrote them (all columns but id,
-computed_at, run_id; ``--verify-users`` caps how many users, at random). Prints one JSON object.
+computed_at, run_id; ``--verify-users`` caps how many users, at random; the users of missed
+sessions are always checked). ``missed_covered``: of the sessions no run was seen to cover,
+those whose user's stored rows come from a run as of their ``submitted_at`` or later (the
+session was read; the client noted its commit a little after the poll). Prints one JSON
+object.
 """
 
 from __future__ import annotations
@@ -169,6 +173,27 @@ def _observe(libpq: str, stream: Stream, since: datetime, stop: threading.Event)
             time.sleep(TICK)
 
 
+COVERED = """
+SELECT count(*) FROM test_sessions AS s
+WHERE s.id = ANY (CAST(%s AS uuid[])) AND EXISTS (
+    SELECT 1 FROM user_theme_mastery AS m JOIN algo_runs AS r ON r.id = m.run_id
+    WHERE m.user_id = s.user_id
+      AND CAST(CAST(r.input_summary_json AS json) ->> 'as_of' AS timestamptz) >= s.submitted_at
+)
+"""
+
+
+def _covered(libpq: str, sessions: list[str]) -> int:
+    """Of the sessions no run was seen to cover (its ``as_of`` before the instant this client
+    noted after the commit returned, which a poll can fall behind), how many their user's
+    stored rows cover: rows of a run as of their ``submitted_at`` or later."""
+    if not sessions:
+        return 0
+    with psycopg.connect(libpq) as conn:
+        row = conn.execute(COVERED, ("{" + ",".join(sessions) + "}",)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None, "max": None}
@@ -280,12 +305,13 @@ def main() -> None:
             worker.send_signal(signal.SIGTERM)
             code = worker.wait(timeout=60)
     users = sorted({user for user, _ in stream.submitted.values()})
+    missed = [s for s in stream.submitted if s not in stream.lag]
     chosen = users
     if args.verify_users and len(users) > args.verify_users:
         chosen = sorted(random.Random(args.seed).sample(users, args.verify_users))
+        chosen = sorted(set(chosen) | {stream.submitted[s][0] for s in missed})
     verified = _verify(url, libpq, chosen)
     lines = log_path.read_text().splitlines()
-    missed = [s for s in stream.submitted if s not in stream.lag]
     result = {
         "database": str(parse_database_url(url)),
         "seconds": args.seconds,
@@ -299,6 +325,7 @@ def main() -> None:
         "lag_s": _percentiles(list(stream.lag.values())),
         "seen_lag_s": _percentiles(list(stream.seen_lag.values())),
         "missed_sessions": len(missed),
+        "missed_covered": _covered(libpq, missed),
         "runs": len(stream.runs),
         "failed_runs": len(stream.failed_runs),
         "worker_exit_code": code,

@@ -186,7 +186,7 @@ def reliability_svg(result: BacktestResult) -> str:
         .encode(x="x:Q", y="y:Q")
     )
     lines = (
-        alt.Chart(pl.DataFrame(points))
+        alt.Chart(pl.DataFrame(points, infer_schema_length=None))
         .mark_line(point=True)
         .encode(
             x=alt.X("mean_predicted:Q", scale=unit, title="mean prediction in the bin"),

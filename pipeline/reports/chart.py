@@ -71,7 +71,7 @@ def _cohort_chart(report: CohortReport, when: str) -> str:
     ]
     if not data:
         return _NOTHING
-    base = alt.Chart(pl.DataFrame(data)).encode(
+    base = alt.Chart(pl.DataFrame(data, infer_schema_length=None)).encode(
         y=alt.Y("theme:N", sort=None, title=None, axis=alt.Axis(labelLimit=320))
     )
     scale = alt.Scale(domain=[0, 1])
@@ -160,7 +160,7 @@ def bar_chart_svg(
         alt.Scale(domain=list(colours), range=list(colours.values())) if colours else alt.Undefined
     )
     bars = (
-        alt.Chart(pl.DataFrame(data))
+        alt.Chart(pl.DataFrame(data, infer_schema_length=None))
         .mark_bar()
         .encode(
             x=alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), title="mastery"),
