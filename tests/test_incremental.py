@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pipeline import RunOptions, recompute
+from pipeline import MasteryError, RunOptions, RunSummary, recompute
 from pipeline.api import activate_params, recompute_incremental, recompute_users
 from pipeline.cli import app
 from pipeline.io.store import open_store
+from pipeline.run import incremental
 from tests.cohort import ALICE, AS_OF, BOB, load_small_cohort
 from tests.dbutil import execute, mastery_rows
 from tests.harness import fresh_postgres_database
@@ -97,6 +99,41 @@ def test_new_session_recomputes_exactly_its_user(cohort_url: str) -> None:
     incremental = _rows(cohort_url)
     recompute(cohort_url, options=OPTIONS, as_of=AS_OF)
     assert incremental.equals(_rows(cohort_url))
+
+
+def test_a_change_made_and_undone_while_the_run_reads_is_not_in_its_rows(
+    initialized_pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run reads in the snapshot its fingerprints were read in: a session committed after
+    them (and deleted after the run) never reaches the rows, which the stored fingerprint
+    would otherwise vouch for."""
+    url = initialized_pg_url
+    load_small_cohort(url)
+    recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    _session(url, ALICE, AS_OF - timedelta(days=50), [(1, False)])  # ALICE is a candidate
+    transient: list[str] = []
+    job_run = incremental.run
+
+    def run_after_a_commit_elsewhere(*args: Any, **kwargs: Any) -> RunSummary:
+        transient.append(_session(url, ALICE, AS_OF - timedelta(days=2), [(2, True), (0, True)]))
+        return job_run(*args, **kwargs)
+
+    monkeypatch.setattr(incremental, "run", run_after_a_commit_elsewhere)
+    result = recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert (result.incremental.mode, result.incremental.recomputed) == ("incremental", 1)
+    _delete_session(url, transient[0])
+    stored = _rows(url)
+    recompute(url, options=OPTIONS, as_of=AS_OF)
+    assert stored.equals(_rows(url))
+
+
+def test_a_read_snapshot_is_refused_where_it_cannot_apply(
+    cohort_url: str, initialized_pg_url: str
+) -> None:
+    with pytest.raises(MasteryError, match="a read snapshot is a Postgres one"):
+        recompute(cohort_url, options=RunOptions(trigger="test", snapshot="00000003-1"))
+    with pytest.raises(MasteryError, match='not a Postgres snapshot id: "1\'; DROP"'):
+        recompute(initialized_pg_url, options=RunOptions(trigger="test", snapshot="1'; DROP"))
 
 
 def test_params_change_and_other_runs(cohort_url: str, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,7 +84,8 @@ class IncrementalResult:
 
 @dataclass(frozen=True)
 class _Seen:
-    """What the read phase found (no lock held; the run re-reads its users' attempts)."""
+    """What the read phase found (no lock held; the run re-reads its users' attempts in the
+    fingerprints' snapshot)."""
 
     active: ActiveParams
     fingerprints: pl.DataFrame  # user_id, fingerprint: now
@@ -94,6 +96,7 @@ class _Seen:
     baseline: dict[str, Any] | None
     token: str
     full_reason: str | None
+    snapshot: str | None = None  # the fingerprints' exported snapshot (Postgres)
 
 
 FINGERPRINT_METHOD = "sql-1"
@@ -163,9 +166,20 @@ def recompute_incremental(
         raise MasteryError("--incremental recomputes the whole cohort: drop --user and --theme")
     if spec.params is not None:
         raise MasteryError("--incremental runs with the active params: drop the custom params")
-    options = options or RunOptions()
-    as_of = spec.as_of
-    seen = _read(database_url, as_of)
+    with open_store(database_url) as store, ExitStack() as pinned:
+        seen = _read(store, spec.as_of, pinned)
+        # every run below reads its attempts in the snapshot the fingerprints were read in
+        options = replace(options or RunOptions(), snapshot=seen.snapshot)
+        return _recompute(database_url, seen, spec.as_of, options, full_share)
+
+
+def _recompute(
+    database_url: str | DatabaseUrl | None,
+    seen: _Seen,
+    as_of: datetime,
+    options: RunOptions,
+    full_share: float,
+) -> IncrementalResult:
     reason = seen.full_reason
     candidates: set[str] = set()
     changed = _changed_users(seen.fingerprints, seen.stored)
@@ -210,26 +224,30 @@ def _since(seen: _Seen) -> str:
     return str(seen.baseline["as_of"]) if seen.baseline else "-"
 
 
-def _read(database_url: str | DatabaseUrl | None, as_of: datetime) -> _Seen:
-    with open_store(database_url) as store:
-        store.require_tables(("test_sessions", "session_answers", "session_questions"))
-        active = store.active_params()
-        params = active.params
-        stored_all = store.fetch_frame("select_user_fingerprints")
-        stored_all = stored_all if stored_all.height else _empty_stored()
-        baseline_rows = stored_all.filter(pl.col("user_id") == BASELINE_USER)
-        baseline = json.loads(baseline_rows["fingerprint"][0]) if baseline_rows.height else None
-        token = _token(store, active)
-        full_reason = _full_reason(store, baseline, active, token, as_of)
-        before = datetime.fromisoformat(baseline["as_of"]) if baseline else as_of
-        days = [b.days for b in params.recency_buckets] if isinstance(params, Params) else []
-        edges = crossing_edges(min(before, as_of), as_of, days)
-        fingerprints = read_fingerprints(store, as_of, params.lookback_days, edges)
-        crossed: set[str] = set()
-        if full_reason is None and baseline is not None:
-            crossed = set(fingerprints.filter(pl.col("crossed") > 0)["user_id"].to_list())
-        row_runs = store.fetch_frame("select_user_row_runs")
-        known = set(store.fetch_frame("select_user_ids")["id"].to_list())
+def _read(store: Store, as_of: datetime, pinned: ExitStack) -> _Seen:
+    """The state, then the fingerprints in a transaction ``pinned`` keeps open: its exported
+    snapshot is the one the run reads, so a fingerprint stored after the run describes the
+    very attempts its rows came from (a change made, even undone, meanwhile is the next run's).
+    Only source tables are read in it: no lock of it delays the run's write."""
+    store.require_tables(("test_sessions", "session_answers", "session_questions"))
+    active = store.active_params()
+    params = active.params
+    stored_all = store.fetch_frame("select_user_fingerprints")
+    stored_all = stored_all if stored_all.height else _empty_stored()
+    baseline_rows = stored_all.filter(pl.col("user_id") == BASELINE_USER)
+    baseline = json.loads(baseline_rows["fingerprint"][0]) if baseline_rows.height else None
+    token = _token(store, active)
+    full_reason = _full_reason(store, baseline, active, token, as_of)
+    before = datetime.fromisoformat(baseline["as_of"]) if baseline else as_of
+    days = [b.days for b in params.recency_buckets] if isinstance(params, Params) else []
+    edges = crossing_edges(min(before, as_of), as_of, days)
+    row_runs = store.fetch_frame("select_user_row_runs")
+    known = set(store.fetch_frame("select_user_ids")["id"].to_list())
+    snapshot = pinned.enter_context(store.exported_snapshot())
+    fingerprints = read_fingerprints(store, as_of, params.lookback_days, edges)
+    crossed: set[str] = set()
+    if full_reason is None and baseline is not None:
+        crossed = set(fingerprints.filter(pl.col("crossed") > 0)["user_id"].to_list())
     return _Seen(
         active=active,
         fingerprints=fingerprints.select("user_id", "fingerprint"),
@@ -242,6 +260,7 @@ def _read(database_url: str | DatabaseUrl | None, as_of: datetime) -> _Seen:
         baseline=baseline,
         token=token,
         full_reason=full_reason,
+        snapshot=snapshot,
     )
 
 

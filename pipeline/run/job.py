@@ -56,6 +56,7 @@ def run(database_url: str | DatabaseUrl | None, spec: RunSpec, options: RunOptio
     clock = StageClock(options.progress)
     with open_store(database_url, wait_for_lock=options.wait) as store:
         store.limit_waits(lock_timeout=options.lock_timeout, max_wait=options.max_wait)
+        store.pin_reads(options.snapshot)
         store.require_tables(SOURCE_TABLES_READ)
         active = store.active_params()
         _check_themes(store, spec.scope)

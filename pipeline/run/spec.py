@@ -174,7 +174,8 @@ class RunOptions:
     run, waits for locks and reads included. ``progress`` is called with each stage's name.
     ``allow_mass_change`` lets a run write although it looks like a mistake: an as_of in the
     future or a year before the newest submission, or more than half of the stored rows in its
-    scope left stale.
+    scope left stale. ``snapshot`` (Postgres) pins every attempt read to a snapshot another
+    open transaction exported (the incremental's fingerprints were read in it).
     """
 
     dry_run: bool = False
@@ -189,9 +190,12 @@ class RunOptions:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     max_wait: float | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
+    snapshot: str | None = None
 
     def __post_init__(self) -> None:
         _require_bool("dry_run", self.dry_run)
+        if self.snapshot is not None and not isinstance(self.snapshot, str):
+            raise MasteryError(f"snapshot must be a snapshot id, got {self.snapshot!r}")
         _require_bool("wait", self.wait)
         _require_bool("allow_mass_change", self.allow_mass_change)
         if isinstance(self.output, str):

@@ -98,6 +98,8 @@ class Store(ABC):
         self.lock_timeout = DEFAULT_LOCK_TIMEOUT
         self.deadline: float | None = None
         self.on_wait: Callable[[str], None] | None = None
+        self.read_snapshot: str | None = None
+        """The exported snapshot every extract of this store reads in (:meth:`pin_reads`)."""
         """Told once what a waiting run waits for (the CLI shows it)."""
         self.max_wait: float | None = None
 
@@ -231,6 +233,18 @@ class Store(ABC):
     def hold_run(self, run_id: str) -> None:  # noqa: B027 (optional hook)
         """Mark ``run_id`` live for as long as the run lock is held (Postgres: a lock that
         ``abandon_running_runs`` checks); stores run by one process at a time need nothing."""
+
+    @contextmanager
+    def exported_snapshot(self) -> Iterator[str | None]:
+        """Reads on this store's connection in one snapshot, exported so that another run's
+        extract reads the very same state (:meth:`pin_reads`); None where a store has none
+        (DuckDB: one process at a time opens its file for writing)."""
+        yield None
+
+    def pin_reads(self, snapshot: str | None) -> None:
+        """Every extract of this store reads in ``snapshot`` (:meth:`exported_snapshot`'s)."""
+        if snapshot is not None:
+            raise MasteryError("a read snapshot is a Postgres one: this store has none")
 
     def limit_waits(self, *, lock_timeout: float, max_wait: float | None) -> None:
         """Each lock request waits at most ``lock_timeout`` seconds (a few tries with back-off)

@@ -83,8 +83,9 @@ def extract(
     reads carry); then, by those sessions' ids, their answers on this connection while their
     session questions, the versions those name and the snapshot re-read come on a second one,
     which imports this one's snapshot (``SET TRANSACTION SNAPSHOT``), so every read sees one
-    state of the database, as the one-statement join did; the answers are keyed while the
-    session questions still read.
+    state of the database, as the one-statement join did (where the store's reads are pinned,
+    both import the pinned snapshot: :meth:`PostgresStore.pin_reads`); the answers are keyed
+    while the session questions still read.
 
     Every read after the sessions is an index lookup by session id, whatever the share of the
     table the window holds: with a long history, or one partition of many, a semi-join on the
@@ -99,7 +100,11 @@ def extract(
     with ExitStack() as stack:  # every connection closed on any way out
         try:
             main = _Reader(store, stack, seconds)
-            snapshot = str(main.run(statement("postgres", "extract_export_snapshot"))[0][0])
+            snapshot = store.read_snapshot  # pinned: another transaction exported it
+            if snapshot is None:
+                snapshot = str(main.run(statement("postgres", "extract_export_snapshot"))[0][0])
+            else:
+                _import_snapshot(main, snapshot)
             sessions = main.read("sessions", "extract_sessions", params)
             scope = {"session_ids": session_id_list(sessions)}
             side = _Reader(store, stack, seconds)
@@ -129,10 +134,15 @@ def _keyed_answers(main: _Reader, scope: Mapping[str, Any]) -> tuple[KeyedAnswer
     return key_answers(answers), time.perf_counter() - began
 
 
+def is_snapshot_id(text: str) -> bool:
+    """Whether ``text`` has the form of what ``pg_export_snapshot`` returns."""
+    return bool(_SNAPSHOT_ID.match(text))
+
+
 def _import_snapshot(reader: _Reader, snapshot: str) -> None:
     """The first statement of the side transaction: the main one's snapshot (an id checked to
     be what ``pg_export_snapshot`` returns, as a utility statement takes no bound value)."""
-    if not _SNAPSHOT_ID.match(snapshot):
+    if not is_snapshot_id(snapshot):
         raise MasteryError(f"unexpected snapshot id from Postgres: {snapshot!r}")
     reader.run(statement("postgres", "extract_import_snapshot").replace("{snapshot}", snapshot))
 

@@ -103,6 +103,20 @@ class PostgresStore(Store):
         with self.conn.transaction():
             yield
 
+    @contextmanager
+    def exported_snapshot(self) -> Iterator[str | None]:
+        """A REPEATABLE READ transaction on this connection, open while the block runs, and
+        its exported snapshot's id (the block's reads and a pinned extract see one state)."""
+        with self.transaction():
+            self._run_script(self.sql("set_repeatable_read"))
+            row = self.fetch_one("extract_export_snapshot")
+            yield str(row[0]) if row else None
+
+    def pin_reads(self, snapshot: str | None) -> None:
+        if snapshot is not None and not pg_extract.is_snapshot_id(snapshot):
+            raise MasteryError(f"not a Postgres snapshot id: {snapshot!r}")
+        self.read_snapshot = snapshot
+
     def execute_count(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         with self._errors():
             cursor = self.conn.execute(self.sql(name), params)
