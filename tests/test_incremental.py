@@ -23,7 +23,7 @@ from pipeline.cli import app
 from pipeline.io.store import open_store
 from pipeline.run import incremental
 from tests.cohort import ALICE, AS_OF, BOB, load_small_cohort
-from tests.dbutil import execute, mastery_rows
+from tests.dbutil import execute, mastery_rows, runs
 from tests.harness import fresh_postgres_database
 
 VOLATILE = ("id", "computed_at", "run_id")
@@ -125,6 +125,31 @@ def test_a_change_made_and_undone_while_the_run_reads_is_not_in_its_rows(
     stored = _rows(url)
     recompute(url, options=OPTIONS, as_of=AS_OF)
     assert stored.equals(_rows(url))
+
+
+def test_a_pinned_snapshot_lost_before_the_run_reads_fails_the_run_in_one_line(
+    initialized_pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = initialized_pg_url
+    load_small_cohort(url)
+    recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    _session(url, ALICE, AS_OF - timedelta(days=50), [(1, False)])
+    job_run = incremental.run
+
+    def run_after_the_pin_is_lost(*args: Any, **kwargs: Any) -> RunSummary:
+        execute(
+            url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND state = 'idle in transaction'",
+        )
+        return job_run(*args, **kwargs)
+
+    monkeypatch.setattr(incremental, "run", run_after_the_pin_is_lost)
+    with pytest.raises(MasteryError) as failure:
+        recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    assert "is gone: the transaction that exported it ended" in str(failure.value)
+    assert "\n" not in str(failure.value)
+    assert runs(url)["status"].to_list() == ["SUCCESS", "FAILED"]
 
 
 def test_a_read_snapshot_is_refused_where_it_cannot_apply(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 _ISOLATION = "adbc.connection.transaction.isolation_level"
 _REPEATABLE_READ = "adbc.connection.transaction.isolation.repeatable_read"
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+_INVALID_PARAMETER_VALUE = "22023"  # what SET TRANSACTION SNAPSHOT says of an unknown id
 LOOKUPS_ONLY = ("enable_hashjoin=off", "enable_mergejoin=off")
 """Settings of the reading connections: their joins are index lookups by session id."""
 _TABLE_OF_STEP = {
@@ -142,9 +143,19 @@ def is_snapshot_id(text: str) -> bool:
 def _import_snapshot(reader: _Reader, snapshot: str) -> None:
     """The first statement of the side transaction: the main one's snapshot (an id checked to
     be what ``pg_export_snapshot`` returns, as a utility statement takes no bound value)."""
+    import adbc_driver_postgresql.dbapi as adbc
+
     if not is_snapshot_id(snapshot):
         raise MasteryError(f"unexpected snapshot id from Postgres: {snapshot!r}")
-    reader.run(statement("postgres", "extract_import_snapshot").replace("{snapshot}", snapshot))
+    try:
+        reader.run(statement("postgres", "extract_import_snapshot").replace("{snapshot}", snapshot))
+    except adbc.Error as exc:
+        if getattr(exc, "sqlstate", None) != _INVALID_PARAMETER_VALUE:
+            raise
+        raise MasteryError(
+            f"snapshot {snapshot} is gone: the transaction that exported it ended before the "
+            "extract read it (a pinned snapshot lives as long as its transaction: run again)"
+        ) from None
 
 
 def _read_links(side: _Reader, scope: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
