@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,24 +102,40 @@ def test_new_session_recomputes_exactly_its_user(cohort_url: str) -> None:
     assert incremental.equals(_rows(cohort_url))
 
 
+@pytest.fixture
+def candidate_pg_url(initialized_pg_url: str) -> str:
+    """The small cohort on Postgres after a first incremental run, ALICE's rows since made
+    candidates by a late session."""
+    load_small_cohort(initialized_pg_url)
+    recompute_incremental(initialized_pg_url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
+    _session(initialized_pg_url, ALICE, AS_OF - timedelta(days=50), [(1, False)])
+    return initialized_pg_url
+
+
+def _before_the_run(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], object]) -> None:
+    """``meanwhile`` happens after the incremental read its fingerprints, before its run."""
+    job_run = incremental.run
+
+    def run(*args: Any, **kwargs: Any) -> RunSummary:
+        meanwhile()
+        return job_run(*args, **kwargs)
+
+    monkeypatch.setattr(incremental, "run", run)
+
+
 def test_a_change_made_and_undone_while_the_run_reads_is_not_in_its_rows(
-    initialized_pg_url: str, monkeypatch: pytest.MonkeyPatch
+    candidate_pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The run reads in the snapshot its fingerprints were read in: a session committed after
     them (and deleted after the run) never reaches the rows, which the stored fingerprint
     would otherwise vouch for."""
-    url = initialized_pg_url
-    load_small_cohort(url)
-    recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
-    _session(url, ALICE, AS_OF - timedelta(days=50), [(1, False)])  # ALICE is a candidate
+    url = candidate_pg_url
     transient: list[str] = []
-    job_run = incremental.run
-
-    def run_after_a_commit_elsewhere(*args: Any, **kwargs: Any) -> RunSummary:
-        transient.append(_session(url, ALICE, AS_OF - timedelta(days=2), [(2, True), (0, True)]))
-        return job_run(*args, **kwargs)
-
-    monkeypatch.setattr(incremental, "run", run_after_a_commit_elsewhere)
+    late = [(2, True), (0, True)]
+    _before_the_run(
+        monkeypatch,
+        lambda: transient.append(_session(url, ALICE, AS_OF - timedelta(days=2), late)),
+    )
     result = recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
     assert (result.incremental.mode, result.incremental.recomputed) == ("incremental", 1)
     _delete_session(url, transient[0])
@@ -128,23 +145,14 @@ def test_a_change_made_and_undone_while_the_run_reads_is_not_in_its_rows(
 
 
 def test_a_pinned_snapshot_lost_before_the_run_reads_fails_the_run_in_one_line(
-    initialized_pg_url: str, monkeypatch: pytest.MonkeyPatch
+    candidate_pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = initialized_pg_url
-    load_small_cohort(url)
-    recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
-    _session(url, ALICE, AS_OF - timedelta(days=50), [(1, False)])
-    job_run = incremental.run
-
-    def run_after_the_pin_is_lost(*args: Any, **kwargs: Any) -> RunSummary:
-        execute(
-            url,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND state = 'idle in transaction'",
-        )
-        return job_run(*args, **kwargs)
-
-    monkeypatch.setattr(incremental, "run", run_after_the_pin_is_lost)
+    url = candidate_pg_url
+    terminate = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND state = 'idle in transaction'"
+    )
+    _before_the_run(monkeypatch, lambda: execute(url, terminate))
     with pytest.raises(MasteryError) as failure:
         recompute_incremental(url, options=OPTIONS, as_of=AS_OF, full_share=1.0)
     assert "is gone: the transaction that exported it ended" in str(failure.value)

@@ -194,10 +194,10 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         _require_bool("dry_run", self.dry_run)
-        if self.snapshot is not None and not isinstance(self.snapshot, str):
-            raise MasteryError(f"snapshot must be a snapshot id, got {self.snapshot!r}")
         _require_bool("wait", self.wait)
         _require_bool("allow_mass_change", self.allow_mass_change)
+        if self.snapshot is not None and not isinstance(self.snapshot, str):
+            raise MasteryError(f"snapshot must be a snapshot id, got {self.snapshot!r}")
         if isinstance(self.output, str):
             object.__setattr__(self, "output", Path(self.output))
         if self.output is not None and not isinstance(self.output, Path):

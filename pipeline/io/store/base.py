@@ -98,10 +98,10 @@ class Store(ABC):
         self.lock_timeout = DEFAULT_LOCK_TIMEOUT
         self.deadline: float | None = None
         self.on_wait: Callable[[str], None] | None = None
-        self.read_snapshot: str | None = None
-        """The exported snapshot every extract of this store reads in (:meth:`pin_reads`)."""
         """Told once what a waiting run waits for (the CLI shows it)."""
         self.max_wait: float | None = None
+        self.read_snapshot: str | None = None
+        """The exported snapshot every extract of this store reads in (:meth:`pin_reads`)."""
 
     def __enter__(self) -> Store:
         return self
