@@ -232,7 +232,9 @@ def test_losing_the_lock_connection_fails_the_run_never_success(
     last = _last_run(cohort_url)
     assert last["status"] == "FAILED"
     assert "\n" not in last["error_message"]
-    after = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF)
+    # the server ends the child's sessions a moment after it exits: wait for that, as --wait does
+    options = RunOptions(trigger="test", wait=True, max_wait=30)
+    after = recompute(cohort_url, options=options, as_of=AS_OF)
     assert runs(cohort_url)["status"].to_list()[-2:] == ["FAILED", "SUCCESS"]
     assert set(mastery_rows(cohort_url)["run_id"]) == {after.run_id}
 
