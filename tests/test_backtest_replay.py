@@ -21,7 +21,8 @@ import pytest
 from pipeline.contracts.params import Params
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.kernel import compute_cohort
-from pipeline.kernel.replay import History, Period, replay_v0
+from pipeline.kernel.replay import History, Period
+from pipeline.kernel.replay_v0 import replay_v0
 from pipeline.kernel.v1 import compute_cohort_v1, replay_v1
 from tests.reference import attempts_frame, reference
 

@@ -14,8 +14,9 @@ see each other (timestamps are microseconds).
   bucketed on ``answered_at``. So the answers of a session still in progress are not yet
   seen (a recompute only reads submitted sessions), and a row with fewer than
   ``min_attempts`` such attempts is *insufficient evidence*: reported apart, never a
-  prediction of 0. :func:`replay_v0` equals ``compute_cohort(attempts, params, as_of)`` at
-  every target's ``as_of`` (tests/test_backtest_replay.py checks it at random instants).
+  prediction of 0. :func:`~pipeline.kernel.replay_v0.replay_v0` equals ``compute_cohort(attempts,
+  params, as_of)`` at every target's ``as_of`` (tests/test_backtest_replay.py checks it at
+  random instants).
 * **v1** (:mod:`pipeline.kernel.v1`) uses every answer given strictly before ``t``, those of
   the session in progress included: what a recompute over every answer so far would say. Its
   replay equals ``compute_cohort_v1(attempts, params, as_of)`` over the same input.
@@ -31,15 +32,15 @@ is counted by v0 as SPEC §4 says (in ``attempts_total``, in no bucket) and by n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from functools import partial
 
 import polars as pl
 
 from pipeline.contracts.frames import ATTEMPT_SCHEMA
-from pipeline.contracts.params import Params
 from pipeline.contracts.scope import utc
 
 TIME = "answered_at"
@@ -166,6 +167,18 @@ class History:
             return self.cohort.select(f"{name}_n", f"{name}_c")
         return self.count(COHORT_KEYS[name], name)
 
+    def tallies(self, own: Mapping[str, Sequence[str]], cohort: Sequence[str] = ()) -> pl.DataFrame:
+        """:meth:`count` of each ``own`` prefix's keys, then :meth:`counts` of each ``cohort``
+        name, side by side. Each is its own sort, and one sort leaves a core idle part of
+        the time: they run on as many threads as Polars has (the GIL is released)."""
+        jobs: list[Callable[[], pl.DataFrame]] = [
+            partial(self.count, keys, prefix) for prefix, keys in own.items()
+        ]
+        jobs += [partial(self.counts, name) for name in cohort]
+        with ThreadPoolExecutor(max_workers=min(len(jobs), pl.thread_pool_size())) as pool:
+            parts: list[pl.DataFrame] = list(pool.map(lambda job: job(), jobs))
+        return pl.concat(parts, how="horizontal")
+
     def count(self, keys: Sequence[str], prefix: str) -> pl.DataFrame:
         """``<prefix>_n`` / ``<prefix>_c``: the answers and right answers of the same keys
         before each row, from one running sum of n · 2^32 + c (exact: c < 2^32, n < 2^31)."""
@@ -238,9 +251,8 @@ def replay_baselines(history: History, period: Period) -> pl.DataFrame:
     answer; ``student_accuracy`` and ``theme_accuracy`` = (correct + b) / (answers + 1) over
     the student's (all themes) and the theme's (all students) earlier answers, where b is that
     base rate: one pseudo-answer at the base rate, so a first answer is predicted at b."""
-    own = history.count(("user",), "s")
-    parts = [history.counts("g"), own, history.counts("t")]
-    joined = pl.concat([history.rows.select("row", TIME), *parts], how="horizontal")
+    counts = history.tallies({"s": ("user",)}, ("g", "t"))
+    joined = pl.concat([history.rows.select("row", TIME), counts], how="horizontal")
     base = laplace(pl.col("g_c"), pl.col("g_n"), 0.5, 2.0)
     return (
         joined.filter(period.contains())
@@ -252,149 +264,3 @@ def replay_baselines(history: History, period: Period) -> pl.DataFrame:
             theme_accuracy=laplace(pl.col("t_c"), pl.col("t_n"), pl.col("base_rate"), 1.0),
         )
     )
-
-
-# --------------------------------------------------------------------------------------------
-# v0, SPEC §4 literally, for every target at once: an event sweep per (user, theme)
-
-
-def _weight_units(params: Params) -> tuple[pl.Expr, int]:
-    """The attempt's difficulty weight in integer units (1.0 when null or unknown), and the
-    unit: exact decimals scaled to integers, as the kernel's weighted accuracy needs."""
-    places = max((_places(w) for w in params.difficulty_weights.values()), default=0)
-    scale = 10**places
-    units = {name: int(w * scale) for name, w in params.difficulty_weights.items()}
-    name = pl.col("difficulty").str.strip_chars().str.to_lowercase()
-    return name.replace_strict(units, default=scale, return_dtype=pl.Int64), scale
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _v0_measures(params: Params) -> list[str]:
-    names = ["total"]
-    for i in range(len(params.recency_buckets)):
-        names += [f"att_{i}", f"cor_{i}"]
-        if params.use_difficulty:
-            names += [f"w_{i}", f"wc_{i}"]
-    return names
-
-
-def _v0_events(frame: pl.DataFrame, params: Params) -> pl.LazyFrame:
-    """Every attempt j is in v0's count at ``as_of`` = X exactly while
-    ``max(submitted_j, answered_j) <= X <= submitted_j + lookback`` (submitted in the window,
-    not answered after X), and in bucket b while also ``X <= answered_j + days_b``: one
-    interval of X per measure. An interval [lo, hi] becomes +1 at lo and -1 at hi + 1 µs."""
-    lookback = timedelta(days=params.lookback_days)
-    weight, _ = _weight_units(params)
-    lo = pl.max_horizontal("submitted_at", TIME)
-    hi = pl.col("submitted_at") + lookback
-    base = frame.lazy().select(
-        "user", "theme_id", "correct", lo=lo, hi=hi, answered=pl.col(TIME), w=weight
-    )
-    base = base.filter(pl.col("lo") <= pl.col("hi"))
-    bucket_hi = {
-        i: pl.when(pl.col("answered").is_not_null()).then(
-            pl.min_horizontal("hi", pl.col("answered") + timedelta(days=b.days))
-        )
-        for i, b in enumerate(params.recency_buckets)
-    }
-    inside = {i: (pl.col("lo") <= end).fill_null(False) for i, end in bucket_hi.items()}
-
-    def deltas(i: int, sign: int) -> dict[str, pl.Expr]:
-        on = inside[i].cast(pl.Int64) * sign
-        out = {f"att_{i}": on, f"cor_{i}": on * pl.col("correct")}
-        if params.use_difficulty:
-            out |= {f"w_{i}": on * pl.col("w"), f"wc_{i}": on * pl.col("w") * pl.col("correct")}
-        return out
-
-    starts = base.select(
-        "user",
-        "theme_id",
-        time=pl.col("lo"),
-        total=pl.lit(1, pl.Int64),
-        **{k: v for i in bucket_hi for k, v in deltas(i, 1).items()},
-    )
-    ends = [
-        base.select("user", "theme_id", time=pl.col("hi") + MICROSECOND, total=pl.lit(-1, pl.Int64))
-    ]
-    for i, end in bucket_hi.items():
-        ends.append(
-            base.filter(inside[i]).select(
-                "user", "theme_id", time=end + MICROSECOND, **deltas(i, -1)
-            )
-        )
-    return pl.concat([starts, *ends], how="diagonal")
-
-
-def replay_v0(history: History, period: Period, params: Params) -> pl.DataFrame:
-    """Per target (``row``): ``v0_attempts`` (what v0 counts at its ``as_of``),
-    ``v0_insufficient`` (fewer than ``min_attempts``), ``v0_units`` (the score in 1/10,000,
-    exactly SPEC §4's rounding; null when insufficient) and ``v0`` (the same as a float).
-
-    One sweep: the events of :func:`_v0_events` and one query per target at its ``as_of``,
-    sorted by (user, theme, instant, events before queries), then running sums per (user,
-    theme) (one running sum, minus its value where the group starts).
-    """
-    measures = _v0_measures(params)
-    frame = history.frame
-    queries = (
-        frame.lazy()
-        .filter(period.contains())
-        .select("user", "theme_id", "row", time=pl.col(TIME) - MICROSECOND)
-    )
-    # an event after the period's end is after every query: it can never count
-    events = _v0_events(frame, params).filter(pl.col("time") < period.end)
-    group = pl.col("user").cast(pl.Int128) * 2**32 + pl.col("theme_id").cast(pl.Int128) + 2**31
-    offset = (pl.col("time") - pl.col("time").min()).dt.total_microseconds().cast(pl.Int128)
-    sweep = pl.concat(
-        [
-            events.with_columns(kind=pl.lit(0, pl.Int128)),
-            queries.with_columns(kind=pl.lit(1, pl.Int128)),
-        ],
-        how="diagonal",
-    ).with_columns(pl.col(m).fill_null(0) for m in measures)
-    ordered = sweep.with_columns(key=group * pl.lit(2**64, pl.Int128) + offset * 2 + pl.col("kind"))
-    ordered = ordered.sort("key").with_columns(group=pl.col("key") // pl.lit(2**64, pl.Int128))
-    starts = (pl.col("group") != pl.col("group").shift()).fill_null(True)
-    swept = ordered.with_columns(
-        (pl.col(m).cum_sum() - pl.when(starts).then(pl.col(m).cum_sum() - pl.col(m)).forward_fill())
-        for m in measures
-    ).filter(pl.col("kind") == 1)
-    counts = swept.select("row", *measures)
-    insufficient = pl.col("total") < params.min_attempts
-    score = pl.sum_horizontal(
-        _v0_contribution(params, i) for i in range(len(params.recency_buckets))
-    )
-    return (
-        counts.select(
-            "row",
-            v0_attempts=pl.col("total").cast(pl.Int32),
-            v0_insufficient=insufficient,
-            v0_units=pl.when(insufficient).then(None).otherwise(score).cast(pl.Int64),
-        )
-        .with_columns(v0=_unit_float(pl.col("v0_units")))
-        .collect()
-    )
-
-
-def _unit_float(units: pl.Expr) -> pl.Expr:
-    """units / 10,000 as the float nearest the decimal (0.1417, not 1417 · 0.0001)."""
-    exact = units.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-SCORE_PLACES))
-    return exact.cast(pl.Float64)
-
-
-def _v0_contribution(params: Params, i: int) -> pl.Expr:
-    """round(a_b · weight_b, 4) in 1/10,000 units, half away from zero on the exact value:
-    floor((2 · 10^4 · n · w + d) / (2 · d)) with a_b = n / d and weight_b = w (an exact
-    decimal as integer units); 0 for an empty bucket."""
-    bucket = params.recency_buckets[i]
-    num, den = (f"wc_{i}", f"w_{i}") if params.use_difficulty else (f"cor_{i}", f"att_{i}")
-    places = _places(bucket.weight)
-    w_units = int(bucket.weight.scaleb(places))
-    n = pl.col(num).cast(pl.Int128) * w_units
-    d = pl.col(den).cast(pl.Int128) * 10**places
-    rounded = (2 * 10**SCORE_PLACES * n + d) // (2 * d)
-    return pl.when(d > 0).then(rounded).otherwise(0)

@@ -83,16 +83,8 @@ def answer_rates(history: History, params: ParamsV1) -> pl.DataFrame:
     """Per answered row (aligned with ``history.rows``): ``base``, ``theme_rate`` and
     ``question_rate`` of other students as they stood just before it was answered, and
     ``q_units`` (the question rate in integer millionths)."""
-    own = [
-        history.count(keys, name)
-        for name, keys in (
-            ("u", ("user",)),
-            ("ut", ("user", "theme_id")),
-            ("uq", ("user", "question")),
-        )
-    ]
-    parts = [*own, *(history.counts(name) for name in ("g", "t", "q"))]
-    counts = pl.concat(parts, how="horizontal")
+    own = {"u": ("user",), "ut": ("user", "theme_id"), "uq": ("user", "question")}
+    counts = history.tallies(own, ("g", "t", "q"))
     rated = counts.lazy().select(**rates(params, "g", "u", "t", "ut", "q", "uq"))
     return rated.with_columns(q_units=units(pl.col("question_rate"), RATE_UNITS)).collect()
 

@@ -35,8 +35,8 @@ from pipeline.kernel.replay import (
     Period,
     prepared,
     replay_baselines,
-    replay_v0,
 )
+from pipeline.kernel.replay_v0 import replay_v0
 from pipeline.kernel.v1 import replay_v1
 
 ALGOS = ("v0", "v1")
