@@ -277,12 +277,11 @@ def test_main_connection_killed_fails_the_run_in_one_line(
 
 
 def test_scoped_runs_on_disjoint_users_run_at_once(cohort_url: str) -> None:
-    with _paused_child(cohort_url, [ALICE], 4) as child:
+    with _paused_child(cohort_url, [ALICE], 6) as child:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "merging"
-        started = time.monotonic()
         bob = recompute(cohort_url, options=RunOptions(trigger="test"), as_of=AS_OF, users=[BOB])
-        assert time.monotonic() - started < 4
+        assert child.poll() is None  # Bob's run ended while Alice's was still in its merge
         alice = child.stdout.readline().strip()
         assert child.wait(timeout=60) == 0
     ledger = runs(cohort_url)
