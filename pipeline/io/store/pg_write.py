@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from pipeline.io.store.postgres import PostgresStore
 
 _T = TypeVar("_T")
+HOLDER_GRACE = 1.0
+"""Seconds a run that does not wait keeps trying for a taken scope lock before it refuses: a
+killed run's server session, and the lock it holds, outlive the kill until the server notices
+the closed socket, so a run started right after the kill would otherwise refuse for a run that
+is already gone."""
 _INDEX_HEAD = re.compile(r"^(CREATE (?:UNIQUE )?INDEX) \S+ ON (?:ONLY )?\S+ ")
 
 
@@ -249,6 +254,7 @@ def take_scope_locks(
     whole = not user_ids
     params = {"whole": whole, "user_ids": ",".join(user_ids)}
     told = False
+    refuse_at = time.monotonic() + HOLDER_GRACE
     while True:
         rows = store.fetch_all("try_scope_lock", params)
         cohort = "" if not rows[0][2] else ("exclusive" if whole else "shared")
@@ -256,12 +262,12 @@ def take_scope_locks(
         if all(r[2] for r in rows):
             return {"cohort": cohort, "user_ids": taken}
         store.execute("release_scope_lock", {"cohort": cohort, "user_ids": taken})
-        if not wait:
+        if not wait and time.monotonic() >= refuse_at:
             raise ConcurrentRunError(_running_message(store, whole))
         if store.deadline is not None and time.monotonic() >= store.deadline:
             running = _running_message(store, whole).split(";")[0]
             raise MasteryError(f"{store.gave_up()}: {running}")
-        if store.on_wait is not None and not told:
+        if store.on_wait is not None and wait and not told:
             told = True
             store.on_wait(
                 "waiting for " + _running_message(store, whole).split(": ", 1)[1].split(";")[0]
