@@ -38,7 +38,9 @@ demo: $(DEMO_STAMP)
 	$(BIN)/mastery report weak-themes --database-url $(DEMO_DB)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	# three workers on two cores: a third of the suite's time is waiting (paused runs, locks,
+	# subprocesses), not computing
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not slow"
