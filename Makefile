@@ -37,9 +37,9 @@ demo: $(DEMO_STAMP)
 	$(BIN)/mastery runs --limit 5 --database-url $(DEMO_DB)
 	$(BIN)/mastery report weak-themes --database-url $(DEMO_DB)
 
+# three workers on two cores: a third of the suite's time is waiting (paused runs, locks,
+# subprocesses), not computing
 test: $(STAMP)
-	# three workers on two cores: a third of the suite's time is waiting (paused runs, locks,
-	# subprocesses), not computing
 	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 test-fast: $(STAMP)
