@@ -128,6 +128,25 @@ def test_not_a_url(mastery: Mastery) -> None:
     assert_one_line_error(mastery("init", "--database-url", "not a url"), "URL")
 
 
+def test_a_malformed_url_is_told_before_the_pipeline_is_imported(tmp_path: Path) -> None:
+    """A typo costs no seconds of imports: the URL is checked while the options are read."""
+    script = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        "sys.argv = ['mastery', 'recompute', '--database-url', 'not a url']\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print(sorted(m for m in ('pipeline.api', 'polars', 'pandera') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert "invalid database URL 'not a url'" in done.stderr
+
+
 def test_duckdb_path_in_missing_directory(mastery: Mastery, tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir"
     result = mastery("init", "--database-url", f"duckdb:///{missing / 'm.duckdb'}")

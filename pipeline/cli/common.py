@@ -19,10 +19,22 @@ from pipeline.contracts.errors import MasteryError
 PIPED_WIDTH = 200
 """Width of output that is piped or redirected (no terminal) when ``COLUMNS`` is not set."""
 
+
+def checked_database_url(value: str | None) -> str | None:
+    """The URL as given, once it parses: a malformed one is told at once, before a command
+    imports the pipeline (seconds)."""
+    if value is not None:
+        from pipeline.io.url import parse_database_url
+
+        parse_database_url(value)
+    return value
+
+
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
         "--database-url",
+        callback=checked_database_url,
         envvar="MASTERY_DATABASE_URL",
         show_envvar=True,
         metavar="URL",
