@@ -45,7 +45,6 @@ from pipeline.contracts.scope import utc
 
 TIME = "answered_at"
 MICROSECOND = timedelta(microseconds=1)
-SCORE_PLACES = 4
 ONE = pl.repeat(1, pl.len(), dtype=pl.Int64)
 PACK = 2**32  # answers and right answers summed as one integer, n · 2^32 + c (below 2^31 rows)
 COHORT_KEYS = {"g": (), "t": ("theme_id",), "q": ("question",)}

@@ -4,27 +4,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import polars as pl
 
 from pipeline.contracts.params import Params
-from pipeline.kernel.replay import MICROSECOND, SCORE_PLACES, TIME, History, Period
-
-
-def _weight_units(params: Params) -> tuple[pl.Expr, int]:
-    """The attempt's difficulty weight in integer units (1.0 when null or unknown), and the
-    unit: exact decimals scaled to integers, as the kernel's weighted accuracy needs."""
-    places = max((_places(w) for w in params.difficulty_weights.values()), default=0)
-    scale = 10**places
-    units = {name: int(w * scale) for name, w in params.difficulty_weights.items()}
-    name = pl.col("difficulty").str.strip_chars().str.to_lowercase()
-    return name.replace_strict(units, default=scale, return_dtype=pl.Int64), scale
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+from pipeline.kernel.aggregates import difficulty_weight
+from pipeline.kernel.replay import MICROSECOND, TIME, History, Period
+from pipeline.kernel.scoring import SCORE_PLACES, decimal_from_units, rounded_weighted_ratio
 
 
 def _v0_measures(params: Params) -> list[str]:
@@ -42,7 +28,7 @@ def _v0_events(frame: pl.DataFrame, params: Params) -> pl.LazyFrame:
     not answered after X), and in bucket b while also ``X <= answered_j + days_b``: one
     interval of X per measure. An interval [lo, hi] becomes +1 at lo and -1 at hi + 1 µs."""
     lookback = timedelta(days=params.lookback_days)
-    weight, _ = _weight_units(params)
+    weight = difficulty_weight(params)  # the kernel's integer units (aggregates)
     lo = pl.max_horizontal("submitted_at", TIME)
     hi = pl.col("submitted_at") + lookback
     base = frame.lazy().select(
@@ -136,19 +122,11 @@ def replay_v0(history: History, period: Period, params: Params) -> pl.DataFrame:
 
 def _unit_float(units: pl.Expr) -> pl.Expr:
     """units / 10,000 as the float nearest the decimal (0.1417, not 1417 · 0.0001)."""
-    exact = units.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-SCORE_PLACES))
-    return exact.cast(pl.Float64)
+    return decimal_from_units(units, SCORE_PLACES).cast(pl.Float64)
 
 
 def _v0_contribution(params: Params, i: int) -> pl.Expr:
-    """round(a_b · weight_b, 4) in 1/10,000 units, half away from zero on the exact value:
-    floor((2 · 10^4 · n · w + d) / (2 · d)) with a_b = n / d and weight_b = w (an exact
-    decimal as integer units); 0 for an empty bucket."""
-    bucket = params.recency_buckets[i]
+    """Bucket i's contribution in 1/10,000 units, rounded as the kernel rounds it
+    (:func:`~pipeline.kernel.scoring.rounded_weighted_ratio`); 0 for an empty bucket."""
     num, den = (f"wc_{i}", f"w_{i}") if params.use_difficulty else (f"cor_{i}", f"att_{i}")
-    places = _places(bucket.weight)
-    w_units = int(bucket.weight.scaleb(places))
-    n = pl.col(num).cast(pl.Int128) * w_units
-    d = pl.col(den).cast(pl.Int128) * 10**places
-    rounded = (2 * 10**SCORE_PLACES * n + d) // (2 * d)
-    return pl.when(d > 0).then(rounded).otherwise(0)
+    return rounded_weighted_ratio(pl.col(num), pl.col(den), params.recency_buckets[i].weight)

@@ -7,12 +7,11 @@ the replay and the cohort kernel share one formula, and the words stay in one pl
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import polars as pl
 
 from pipeline.contracts.frames import KEYS, OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1
+from pipeline.kernel.scoring import decimal_from_units
 
 RATE_UNITS = 1_000_000  # question rates, credits and penalties are summed as integer millionths
 Z95 = 1.959963984540054
@@ -66,7 +65,7 @@ def wilson(p: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 def number_text(value: pl.Expr, places: int) -> pl.Expr:
     """``value`` rounded half away from zero to ``places``, as the shortest plain decimal."""
-    text = _decimal(units(value, 10**places), places).cast(pl.String)
+    text = decimal_from_units(units(value, 10**places), places).cast(pl.String)
     return text.str.strip_chars_end("0").str.strip_chars_end(".") if places else text
 
 
@@ -158,14 +157,10 @@ def output(rows: pl.LazyFrame, params: ParamsV1) -> pl.DataFrame:
         "block_id": pl.col("block_id"),
         "attempts_total": pl.col("st_n"),
         "correct_total": pl.col("st_c"),
-        "accuracy_pct": _decimal(pct_units, 2),
-        "mastery_score": _decimal(units(pl.col("estimate"), 10**4), 4),
+        "accuracy_pct": decimal_from_units(pct_units, 2),
+        "mastery_score": decimal_from_units(units(pl.col("estimate"), 10**4), 4),
         "last_attempt_at": pl.col("last_attempt_at"),
         "breakdown_json": breakdown(params),
     }
     typed = [columns[name].cast(dtype).alias(name) for name, dtype in OUTPUT_SCHEMA.items()]
     return rows.select(typed).sort(KEYS).collect()  # lazy: the breakdown's repeats computed once
-
-
-def _decimal(units: pl.Expr, places: int) -> pl.Expr:
-    return units.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-places))
