@@ -45,7 +45,7 @@ from pipeline.contracts.scope import Scope
 from pipeline.io.extract import Window, read_resolved
 from pipeline.io.sqlfiles import statement
 from pipeline.io.store import open_store
-from pipeline.io.store.attempt_tables import session_id_list, uuid_list
+from pipeline.io.store.attempt_tables import session_id_list, unstored_versions, uuid_list
 from pipeline.io.store.base import WHOLE
 from pipeline.io.store.pg_extract import LOOKUPS_ONLY
 
@@ -81,8 +81,8 @@ def timed_recompute(url: str, as_of: datetime, partitions: int = 1) -> dict[str,
 
 def separate_copy(url: str, as_of: datetime, lookback_days: int) -> dict[str, Any]:
     """The extract's own statements on connections with the extract's settings (the window's
-    sessions, then their answers, session questions, versions and snapshot re-read by the
-    sessions' ids), each fetched in binary into Arrow, nothing joined: what the extract cannot
+    sessions, then their answers, session questions, versions and any snapshot re-read by
+    the sessions' ids), each fetched in binary into Arrow, nothing joined: what the extract cannot
     avoid moving."""
     with open_store(url) as store:
         params = store.extract_params(as_of - timedelta(days=lookback_days), as_of, (), WHOLE)
@@ -106,10 +106,15 @@ def separate_copy(url: str, as_of: datetime, lookback_days: int) -> dict[str, An
         questions = _numbered(url, "extract_session_questions", ids)
         links = fetch("extract_session_questions", *questions)
         versions = {"version_ids": uuid_list(links["question_version_id"])}
-        fetch("extract_question_versions", *_numbered(url, "extract_question_versions", versions))
-        # the snapshot fallback re-read: the rows whose version lacks a field, with their JSON
-        snapshots = {**ids, "version_ids": _incomplete(url, versions["version_ids"])}
-        fetch("extract_session_snapshots", *_numbered(url, "extract_session_snapshots", snapshots))
+        stored = fetch(
+            "extract_question_versions", *_numbered(url, "extract_question_versions", versions)
+        )
+        # the snapshot re-read of rows naming a version not stored (none where the key holds)
+        unstored = unstored_versions(links, stored)
+        snapshots = {**ids, "version_ids": uuid_list(unstored)} if unstored.len() else None
+        if snapshots is not None:
+            text, values = _numbered(url, "extract_session_snapshots", snapshots)
+            fetch("extract_session_snapshots", text, values)
     return {
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "rows": rows,
@@ -124,17 +129,18 @@ def parallel_copy(
     sessions: tuple[str, list[Any]],
     ids: dict[str, str],
     versions: dict[str, str],
-    snapshots: dict[str, str],
+    snapshots: dict[str, str] | None,
 ) -> float:
     """Wall seconds for the same statements on two connections at once, split as the extract
-    splits them (sessions and answers on one; session questions, versions and the snapshot
+    splits them (sessions and answers on one; session questions, versions and any snapshot
     re-read on the other): the floor of a two-connection read on this machine."""
     main = [sessions, _numbered(url, "extract_session_answers", ids)]
     other = [
         _numbered(url, "extract_session_questions", ids),
         _numbered(url, "extract_question_versions", versions),
-        _numbered(url, "extract_session_snapshots", snapshots),
     ]
+    if snapshots is not None:
+        other.append(_numbered(url, "extract_session_snapshots", snapshots))
 
     def reads(statements: list[tuple[str, list[Any]]]) -> None:
         with adbc.connect(uri) as conn, conn.cursor() as cursor:
@@ -157,18 +163,6 @@ _OPTIONS = " ".join(f"-c {setting}" for setting in ("jit=off", *LOOKUPS_ONLY))
 def _numbered(url: str, name: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
     with open_store(url) as store:
         return store.numbered_sql(name, params)
-
-
-def _incomplete(url: str, version_ids: str) -> str:
-    """Of the named versions, those lacking a tag field (hex, comma-separated), untimed."""
-    with psycopg.connect(_libpq(url)) as conn:
-        found = conn.execute(
-            "SELECT string_agg(replace(CAST(id AS text), '-', ''), ',') FROM question_versions"
-            " WHERE id = ANY (CAST(string_to_array(%s, ',') AS uuid[]))"
-            " AND (year IS NULL OR block_id IS NULL OR theme_id IS NULL OR difficulty IS NULL)",
-            (version_ids,),
-        ).fetchone()
-    return str(found[0]) if found and found[0] else ""
 
 
 def join_extract(url: str, as_of: datetime, lookback_days: int) -> float:

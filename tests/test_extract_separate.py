@@ -199,6 +199,61 @@ def test_a_long_history_does_not_raise_the_rows_read(pg_url: str) -> None:
     assert frame(after).equals(reference(pg_url))
 
 
+def _one_answered_link(url: str) -> tuple[str, str]:
+    """(session question id, its version id) of an answered session question in the window."""
+    with psycopg.connect(parse_database_url(url).libpq_uri) as conn:
+        found = conn.execute(
+            "SELECT CAST(sq.id AS text), CAST(sq.question_version_id AS text)"
+            " FROM session_questions AS sq JOIN session_answers AS a"
+            " ON a.session_id = sq.session_id AND a.question_id = sq.question_id"
+            " WHERE sq.question_version_id IS NOT NULL ORDER BY sq.id LIMIT 1"
+        ).fetchone()
+    assert found is not None
+    return found[0], found[1]
+
+
+def test_a_stored_version_lacking_a_field_needs_no_second_read(pg_url: str) -> None:
+    """The session questions' read sends the snapshot of every row whose stored version
+    lacks a tag field, so the snapshot re-read is not run at all."""
+    init_database(pg_url)
+    load_small_cohort(pg_url)
+    link, version = _one_answered_link(pg_url)
+    execute(
+        pg_url,
+        f"UPDATE question_versions SET difficulty = NULL WHERE id = '{version}';"
+        f"""UPDATE session_questions SET snapshot_json = '{{"difficulty": "hard"}}'"""
+        f" WHERE id = '{link}'",
+    )
+    read = extract(pg_url)
+    assert frame(read).equals(reference(pg_url))
+    fallback = read.frame.filter(
+        pl.col("qv_year").is_not_null() & pl.col("qv_difficulty").is_null()
+    )
+    assert '{"difficulty": "hard"}' in fallback["snapshot_json"].to_list()
+    assert "session_questions_with_snapshot" not in read.rows_read
+
+
+def test_a_version_that_is_not_stored_is_read_again_with_its_snapshot(pg_url: str) -> None:
+    """Without the foreign key a session question may name a version with no row: its tags
+    come from its snapshot, read again for those rows only."""
+    init_database(pg_url)
+    load_small_cohort(pg_url)
+    link, _ = _one_answered_link(pg_url)
+    execute(
+        pg_url,
+        "ALTER TABLE session_questions"
+        " DROP CONSTRAINT session_questions_question_version_id_fkey;"
+        f"UPDATE session_questions SET question_version_id = '{_id(950)}',"
+        """ snapshot_json = '{"year": 2026, "block_id": 1, "theme_id": 10, "difficulty": "easy"}'"""
+        f" WHERE id = '{link}'",
+    )
+    read = extract(pg_url)
+    assert frame(read).equals(reference(pg_url))
+    assert read.rows_read["session_questions_with_snapshot"] == 1
+    missing = read.frame.filter(pl.col("qv_year").is_null() & pl.col("snapshot_json").is_not_null())
+    assert '"theme_id": 10' in "".join(missing["snapshot_json"].to_list())
+
+
 def test_an_empty_window_gives_an_empty_frame_of_the_schema(pg_url: str) -> None:
     init_database(pg_url)
     load_small_cohort(pg_url)

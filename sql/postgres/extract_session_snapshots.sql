@@ -1,6 +1,7 @@
--- Session questions whose version (:version_ids, hex, comma-separated) lacks a field or is not
--- stored, with their snapshot (SPEC §4: the snapshot is the fallback per field), of the
--- sessions named in :session_ids, with session_index as in extract_session_questions.sql.
+-- Session questions naming a version that is not stored (:version_ids, hex, comma-separated;
+-- possible only where the foreign key was dropped), with their snapshot (SPEC §4: the
+-- snapshot is the fallback per field), of the sessions named in :session_ids, with
+-- session_index as in extract_session_questions.sql. A conforming database never runs it.
 SELECT
     CAST(w.n - 1 AS int) AS session_index,
     sq.question_id,

@@ -46,14 +46,14 @@ def session_id_list(sessions: pl.DataFrame) -> str:
     return ",".join(sessions["session_id"].bin.encode("hex").to_list())
 
 
-def incomplete_versions(links: pl.DataFrame, versions: pl.DataFrame) -> pl.Series:
-    """The version ids session questions name whose row lacks a tag field or is not stored:
-    their rows need the snapshot (SPEC §4's per-field fallback)."""
-    tags = ("qv_year", "qv_block_id", "qv_theme_id", "qv_difficulty")
-    complete = versions.filter(pl.all_horizontal(pl.col(tags).is_not_null()))
+def unstored_versions(links: pl.DataFrame, versions: pl.DataFrame) -> pl.Series:
+    """The version ids session questions name that have no stored row (possible only without
+    the foreign key): their rows need the snapshot, which the session questions' read sent only
+    for rows without a version or whose stored version lacks a field (SPEC §4's per-field
+    fallback)."""
     named = links.select(pl.col("question_version_id").drop_nulls().unique())
-    missing = named.join(complete, on="question_version_id", how="anti")
-    return missing.to_series()
+    stored = versions.select("question_version_id")
+    return named.join(stored, on="question_version_id", how="anti").to_series()
 
 
 def with_snapshots(links: pl.DataFrame, redone: pl.Series, snapshots: pl.DataFrame) -> pl.DataFrame:

@@ -21,10 +21,10 @@ from pipeline.io.sqlfiles import statement
 from pipeline.io.store.attempt_tables import (
     KeyedAnswers,
     RawRead,
-    incomplete_versions,
     join_attempt_tables,
     key_answers,
     session_id_list,
+    unstored_versions,
     uuid_list,
     with_snapshots,
 )
@@ -159,14 +159,15 @@ def _import_snapshot(reader: _Reader, snapshot: str) -> None:
 
 
 def _read_links(side: _Reader, scope: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Session questions, the versions they name, and the snapshot re-read of those whose
-    version lacks a field (SPEC §4's per-field fallback)."""
+    """Session questions, the versions they name, and the snapshot re-read of those naming a
+    version that is not stored (SPEC §4's per-field fallback; the first read already sent the
+    snapshot of every row whose stored version lacks a field)."""
     links = side.read("session_questions", "extract_session_questions", scope)
     named = {"version_ids": uuid_list(links["question_version_id"])}
     versions = side.read("versions", "extract_question_versions", named)
-    incomplete = incomplete_versions(links, versions)
-    if incomplete.len():
-        fallback = {**scope, "version_ids": uuid_list(incomplete)}
+    unstored = unstored_versions(links, versions)
+    if unstored.len():
+        fallback = {**scope, "version_ids": uuid_list(unstored)}
         snapshots = side.read("snapshots", "extract_session_snapshots", fallback)
-        links = with_snapshots(links, incomplete, snapshots)
+        links = with_snapshots(links, unstored, snapshots)
     return links, versions
