@@ -128,12 +128,13 @@ def test_not_a_url(mastery: Mastery) -> None:
     assert_one_line_error(mastery("init", "--database-url", "not a url"), "URL")
 
 
-def test_a_malformed_url_is_told_before_the_pipeline_is_imported(tmp_path: Path) -> None:
-    """A typo costs no seconds of imports: the URL is checked while the options are read."""
+def _told_before_imports(tmp_path: Path, *args: str) -> str:
+    """``mastery *args`` in a fresh interpreter: it must fail (status 1) without having imported
+    the pipeline, Polars or Pandera; returns its stderr."""
     script = (
         "import sys\n"
         "from pipeline.cli import main\n"
-        "sys.argv = ['mastery', 'recompute', '--database-url', 'not a url']\n"
+        f"sys.argv = ['mastery', *{list(args)!r}]\n"
         "try:\n"
         "    main()\n"
         "finally:\n"
@@ -143,8 +144,51 @@ def test_a_malformed_url_is_told_before_the_pipeline_is_imported(tmp_path: Path)
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False
     )
     assert done.returncode == 1, done.stderr
-    assert done.stdout.strip() == "[]"
-    assert "invalid database URL 'not a url'" in done.stderr
+    assert done.stdout.strip() == "[]", done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
+def test_a_malformed_url_is_told_before_the_pipeline_is_imported(tmp_path: Path) -> None:
+    """A typo costs no seconds of imports: the URL is checked while the options are read."""
+    told = _told_before_imports(tmp_path, "recompute", "--database-url", "not a url")
+    assert "invalid database URL 'not a url'" in told
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["recompute", "--as-of", "yesterday"], "--as-of 'yesterday' is not an ISO 8601"),
+        (["export-attempts", "--output", "o", "--as-of", "x"], "--as-of 'x' is not an ISO"),
+        (["generate", "--as-of", "2026-13-01"], "--as-of '2026-13-01' is not an ISO 8601"),
+        (["history", "--every", "7d", "--output", "h.parquet", "--from", "xyz"], "--from 'xyz'"),
+        (
+            [
+                "history",
+                "--every",
+                "7d",
+                "--output",
+                "h.parquet",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "soon",
+            ],
+            "--to 'soon' is not an ISO 8601",
+        ),
+        (["follow", "--once", "--since", "2026-02-30"], "--since '2026-02-30' is not an ISO"),
+        (["diff", "--algo", "v1", "--as-of", "now"], "--as-of 'now' is not an ISO 8601"),
+        (["backtest", "--from", "1 May"], "--from '1 May' is neither YYYY-MM-DD nor"),
+        (["backtest", "--to", "2026-02-30"], "--to '2026-02-30' is neither YYYY-MM-DD nor"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_a_malformed_instant_is_told_under_its_own_option_before_imports(
+    tmp_path: Path, args: list[str], told: str
+) -> None:
+    """Every option that takes an instant or a day is read while the options are parsed, and
+    the error names the option the user typed (``--from``, ``--since``), not ``--as-of``."""
+    assert told in _told_before_imports(tmp_path, *args)
 
 
 def test_duckdb_path_in_missing_directory(mastery: Mastery, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import typer
 from pipeline.cli.common import (
     DatabaseOption,
     JsonOption,
+    instant_option,
     out,
     parse_as_of,
     print_result_json,
@@ -60,10 +61,7 @@ def generate(
         int, typer.Option(min=1, metavar="N", help="Days of activity before now.")
     ] = 90,
     seed: Annotated[int, typer.Option(metavar="N", help="Same seed and --as-of, same cohort.")] = 7,
-    as_of: Annotated[
-        str | None,
-        typer.Option(metavar="ISO8601", help="The cohort's 'now' (default: now, UTC)."),
-    ] = None,
+    as_of: Annotated[str | None, instant_option("The cohort's 'now' (default: now, UTC).")] = None,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
 ) -> None:

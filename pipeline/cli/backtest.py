@@ -56,38 +56,53 @@ COLUMNS = (
 def backtest(
     algo: Annotated[
         list[Algo] | None,
-        typer.Option("--algo", help="v0 or v1 (repeatable; default both)."),
+        typer.Option("--algo", metavar="VERSION", help="v0 or v1 (repeatable; default both)."),
     ] = None,
     params: Annotated[
         list[Path] | None,
         typer.Option(
             "--params",
+            metavar="FILE",
             help="A params JSON file (repeatable): for the --algo at the same position, or "
             "for the one --algo given (default: v0's if it validates as v0 params, else v1's).",
         ),
     ] = None,
     period_from: Annotated[
         str | None,
-        typer.Option("--from", help="First day scored (YYYY-MM-DD, UTC) or an ISO 8601 instant."),
+        typer.Option(
+            "--from",
+            callback=checked_day_or_instant,
+            metavar="DATE",
+            help="First day scored (YYYY-MM-DD, UTC) or an ISO 8601 instant.",
+        ),
     ] = None,
     period_to: Annotated[
         str | None,
         typer.Option(
             "--to",
+            callback=checked_day_or_instant,
+            metavar="DATE",
             help="Last day scored, included (YYYY-MM-DD), or the instant the period ends "
             "(excluded). Default: now; --from defaults to 90 days before.",
         ),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, json or html.")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", metavar="FORMAT", help="table, json or html.")
+    ] = Format.table,
     output: Annotated[
         Path | None,
-        typer.Option("--output", help="Also write every attempt's predictions to this Parquet."),
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Also write every attempt's predictions to this Parquet.",
+        ),
     ] = None,
     partitions: Annotated[
         int,
         typer.Option(
             "--partitions",
             min=1,
+            metavar="N",
             help="Read students in N hash partitions to bound memory (each read twice; the "
             "metrics are the same).",
         ),
@@ -113,6 +128,12 @@ def backtest(
         out.file.write(render_html(result))
     else:
         print_table(result)
+
+
+def checked_day_or_instant(param: typer.CallbackParam, value: str | None) -> str | None:
+    """The text as given, once it reads as a day or an instant (told before the imports)."""
+    parse_day_or_instant(value, max(param.opts, key=len))
+    return value
 
 
 def parse_day_or_instant(text: str | None, option: str) -> date | datetime | None:

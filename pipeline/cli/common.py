@@ -77,11 +77,27 @@ def note(text: str) -> None:
     err.print(text, markup=False, emoji=False)
 
 
-def parse_as_of(text: str | None) -> datetime | None:
-    """An ISO 8601 instant (naive means UTC), or None for "now"."""
+def parse_as_of(text: str | None, option: str = "--as-of") -> datetime | None:
+    """An ISO 8601 instant (naive means UTC), or None for "now"; an error names ``option``."""
     if text is None:
         return None
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise MasteryError(f"--as-of {text!r} is not an ISO 8601 instant") from None
+        raise MasteryError(f"{option} {text!r} is not an ISO 8601 instant") from None
+
+
+def checked_instant(param: typer.CallbackParam, value: str | None) -> str | None:
+    """The text as given, once it reads as an ISO 8601 instant: a typo is told at once, under
+    the option's own name, before a command imports the pipeline (seconds)."""
+    parse_as_of(value, _option_name(param))
+    return value
+
+
+def _option_name(param: typer.CallbackParam) -> str:
+    return max(param.opts, key=len) if param.opts else f"--{param.name}"
+
+
+def instant_option(help_text: str, *names: str, metavar: str = "ISO8601") -> Any:
+    """A ``typer.Option`` for an instant, checked while the options are read."""
+    return typer.Option(*names, callback=checked_instant, metavar=metavar, help=help_text)

@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import DatabaseOption, JsonOption, note, parse_as_of, say
+from pipeline.cli.common import (
+    DatabaseOption,
+    JsonOption,
+    instant_option,
+    note,
+    parse_as_of,
+    say,
+)
 from pipeline.contracts.errors import MasteryError
 
 
@@ -33,7 +40,7 @@ def diff(
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(metavar="DATE", help="ISO 8601 instant (default: the stored rows' as_of)."),
+        instant_option("ISO 8601 instant (default: the stored rows' as_of).", metavar="DATE"),
     ] = None,
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, metavar="SCORE", help="Scores below are weak.")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import DatabaseOption, note, parse_as_of
+from pipeline.cli.common import DatabaseOption, instant_option, note, parse_as_of
 
 
 def follow(
@@ -25,10 +25,9 @@ def follow(
     ] = 30.0,
     since: Annotated[
         str | None,
-        typer.Option(
-            metavar="ISO8601",
-            help="Start after sessions submitted until this instant (default: where the last "
-            "worker stopped, stored in the database; else now).",
+        instant_option(
+            "Start after sessions submitted until this instant (default: where the last "
+            "worker stopped, stored in the database; else now)."
         ),
     ] = None,
     batch_users: Annotated[
@@ -44,5 +43,5 @@ def follow(
     """
     from pipeline import api
 
-    options = api.FollowOptions(interval, lag, parse_as_of(since), once, batch_users)
+    options = api.FollowOptions(interval, lag, parse_as_of(since, "--since"), once, batch_users)
     api.follow(database_url, options, log=note)

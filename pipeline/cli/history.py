@@ -8,16 +8,23 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import DatabaseOption, JsonOption, out, parse_as_of, print_result_json
+from pipeline.cli.common import (
+    DatabaseOption,
+    JsonOption,
+    instant_option,
+    out,
+    parse_as_of,
+    print_result_json,
+)
 from pipeline.contracts.errors import MasteryError
 
 
 def history(
     every: Annotated[str, typer.Option(metavar="DURATION", help="Step: 7d, 12h, 2w.")],
-    start: Annotated[str, typer.Option("--from", metavar="DATE", help="First as_of (ISO 8601).")],
+    start: Annotated[str, instant_option("First as_of (ISO 8601).", "--from", metavar="DATE")],
     output: Annotated[Path, typer.Option(metavar="FILE.parquet", help="Where the rows go.")],
     end: Annotated[
-        str | None, typer.Option("--to", metavar="DATE", help="Last as_of (default now).")
+        str | None, instant_option("Last as_of (default now).", "--to", metavar="DATE")
     ] = None,
     user: Annotated[
         list[str] | None, typer.Option(metavar="UUID", help="Only this user (repeatable).")
@@ -37,10 +44,10 @@ def history(
     """Scores as of every date from --from to --to, one extract and one pass (nothing stored)."""
     from pipeline import api
 
-    first = parse_as_of(start)
+    first = parse_as_of(start, "--from")
     if first is None:
         raise MasteryError("--from is required")
-    last = parse_as_of(end) or datetime.now(UTC)
+    last = parse_as_of(end, "--to") or datetime.now(UTC)
     dates = api.history_dates(first, last, api.parse_every(every))
     result = api.history(
         database_url,

@@ -10,14 +10,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipeline.cli.common import DatabaseOption, JsonOption, out, parse_as_of, print_json
+from pipeline.cli.common import (
+    DatabaseOption,
+    JsonOption,
+    instant_option,
+    out,
+    parse_as_of,
+    print_json,
+)
 from pipeline.contracts.errors import MasteryError
 
 if TYPE_CHECKING:
     from pipeline.api import RunSummary
 
-UserOption = Annotated[list[str] | None, typer.Option(help="Only this user (repeatable).")]
-AsOfOption = Annotated[str | None, typer.Option(help="ISO 8601 instant (default now, UTC).")]
+UserOption = Annotated[
+    list[str] | None, typer.Option(metavar="UUID", help="Only this user (repeatable).")
+]
+AsOfOption = Annotated[str | None, instant_option("ISO 8601 instant (default now, UTC).")]
 
 
 class Engine(StrEnum):
@@ -34,14 +43,18 @@ class WriteMode(StrEnum):
 def recompute(
     as_of: AsOfOption = None,
     user: UserOption = None,
-    theme: Annotated[list[int] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    theme: Annotated[
+        list[int] | None, typer.Option(metavar="ID", help="Only this theme (repeatable).")
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option(help="Compute but write nothing to the database.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option(help="Also write the rows to this Parquet file.")
+        Path | None, typer.Option(metavar="FILE", help="Also write the rows to this Parquet file.")
     ] = None,
-    trigger: Annotated[str, typer.Option(help="cli, schedule, api, notebook or test.")] = "cli",
+    trigger: Annotated[
+        str, typer.Option(metavar="NAME", help="cli, schedule, api, notebook or test.")
+    ] = "cli",
     wait: Annotated[
         bool, typer.Option(help="Wait for a running recompute instead of refusing.")
     ] = False,
@@ -50,31 +63,42 @@ def recompute(
         int | None,
         typer.Option(
             min=1,
+            metavar="N",
             help="Split users into N hash partitions to bound memory "
             "(default 1; with --engine spark, the user buckets, default 8).",
         ),
     ] = None,
     engine: Annotated[
-        Engine, typer.Option(help="polars: this process; spark: Spark workers, same kernel.")
+        Engine,
+        typer.Option(
+            metavar="ENGINE", help="polars: this process; spark: Spark workers, same kernel."
+        ),
     ] = Engine.polars,
     spark_master: Annotated[
         str | None,
-        typer.Option(help="Spark master URL (default: spark-submit's, else local[*])."),
+        typer.Option(
+            metavar="URL", help="Spark master URL (default: spark-submit's, else local[*])."
+        ),
     ] = None,
     spark_conf: Annotated[
         list[str] | None,
-        typer.Option(help="A Spark setting KEY=VALUE, as spark-submit --conf (repeatable)."),
+        typer.Option(
+            metavar="KEY=VALUE", help="A Spark setting, as spark-submit --conf (repeatable)."
+        ),
     ] = None,
     spark_work_dir: Annotated[
         str | None,
-        typer.Option(help="Folder for Spark's input and output; shared storage on a cluster."),
+        typer.Option(
+            metavar="DIR", help="Folder for Spark's input and output; shared storage on a cluster."
+        ),
     ] = None,
     write_mode: Annotated[
         WriteMode,
         typer.Option(
+            metavar="MODE",
             help="merge: upsert row by row; rebuild (Postgres): build the table anew beside "
             "the old one and swap it in (a merge if the swap lock is not had); auto: rebuild "
-            "whole-cohort runs on Postgres."
+            "whole-cohort runs on Postgres.",
         ),
     ] = WriteMode.auto,
     algo: Annotated[
@@ -103,6 +127,7 @@ def recompute(
         float,
         typer.Option(
             min=0.001,
+            metavar="SECONDS",
             help="Seconds each request for a lock on user_theme_mastery may wait (a few tries).",
         ),
     ] = 2.0,
@@ -162,13 +187,16 @@ def recompute(
 
 
 def export_attempts(
-    output: Annotated[Path, typer.Option(help="An empty or new folder to write into.")],
+    output: Annotated[
+        Path, typer.Option(metavar="DIR", help="An empty or new folder to write into.")
+    ],
     buckets: Annotated[
-        int, typer.Option(min=1, help="User buckets: Parquet folders user_bucket=K/.")
+        int, typer.Option(min=1, metavar="N", help="User buckets: Parquet folders user_bucket=K/.")
     ] = 16,
     as_of: AsOfOption = None,
     lookback_days: Annotated[
-        int | None, typer.Option(min=1, help="Window length (default: the active params').")
+        int | None,
+        typer.Option(min=1, metavar="DAYS", help="Window length (default: the active params')."),
     ] = None,
     user: UserOption = None,
     as_json: JsonOption = False,
