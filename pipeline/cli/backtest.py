@@ -19,6 +19,7 @@ from pipeline.cli.common import (
     DatabaseOption,
     JsonOption,
     note,
+    option_name,
     out,
     print_json,
     result_console,
@@ -132,7 +133,7 @@ def backtest(
 
 def checked_day_or_instant(param: typer.CallbackParam, value: str | None) -> str | None:
     """The text as given, once it reads as a day or an instant (told before the imports)."""
-    parse_day_or_instant(value, max(param.opts, key=len))
+    parse_day_or_instant(value, option_name(param))
     return value
 
 

@@ -90,11 +90,12 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> datetime | None:
 def checked_instant(param: typer.CallbackParam, value: str | None) -> str | None:
     """The text as given, once it reads as an ISO 8601 instant: a typo is told at once, under
     the option's own name, before a command imports the pipeline (seconds)."""
-    parse_as_of(value, _option_name(param))
+    parse_as_of(value, option_name(param))
     return value
 
 
-def _option_name(param: typer.CallbackParam) -> str:
+def option_name(param: typer.CallbackParam) -> str:
+    """The option as a user types it (its long form)."""
     return max(param.opts, key=len) if param.opts else f"--{param.name}"
 
 
