@@ -28,7 +28,7 @@ from pipeline.io.url import parse_database_url
 from pipeline.tools.generate.spec import CohortSpec
 from pipeline.tools.loading import generate_cohort_into
 from tests.cohort import ALICE, AS_OF, BOB, load_small_cohort
-from tests.dbutil import execute
+from tests.dbutil import execute, query
 
 REFERENCE_SQL = """
 SELECT
@@ -201,15 +201,15 @@ def test_a_long_history_does_not_raise_the_rows_read(pg_url: str) -> None:
 
 def _one_answered_link(url: str) -> tuple[str, str]:
     """(session question id, its version id) of an answered session question in the window."""
-    with psycopg.connect(parse_database_url(url).libpq_uri) as conn:
-        found = conn.execute(
-            "SELECT CAST(sq.id AS text), CAST(sq.question_version_id AS text)"
-            " FROM session_questions AS sq JOIN session_answers AS a"
-            " ON a.session_id = sq.session_id AND a.question_id = sq.question_id"
-            " WHERE sq.question_version_id IS NOT NULL ORDER BY sq.id LIMIT 1"
-        ).fetchone()
-    assert found is not None
-    return found[0], found[1]
+    found = query(
+        url,
+        "SELECT CAST(sq.id AS text) AS link, CAST(sq.question_version_id AS text) AS version"
+        " FROM session_questions AS sq JOIN session_answers AS a"
+        " ON a.session_id = sq.session_id AND a.question_id = sq.question_id"
+        " WHERE sq.question_version_id IS NOT NULL ORDER BY sq.id LIMIT 1",
+    )
+    assert found.height == 1
+    return found["link"][0], found["version"][0]
 
 
 def test_a_stored_version_lacking_a_field_needs_no_second_read(pg_url: str) -> None:

@@ -82,7 +82,7 @@ def extract(
 ) -> RawRead:
     """The window's sessions first (ordered by id: their row is the ``session_index`` the other
     reads carry); then, by those sessions' ids, their answers on this connection while their
-    session questions, the versions those name and the snapshot re-read come on a second one,
+    session questions, the versions those name and any snapshot re-read come on a second one,
     which imports this one's snapshot (``SET TRANSACTION SNAPSHOT``), so every read sees one
     state of the database, as the one-statement join did (where the store's reads are pinned,
     both import the pinned snapshot: :meth:`PostgresStore.pin_reads`); the answers are keyed
