@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,13 @@ from hypothesis import strategies as st
 from pipeline.contracts.errors import ParamsError
 from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
-from pipeline.kernel.v1 import compute_cohort_v1, tables_of, v1_narrow, v1_tables
+from pipeline.kernel.v1 import (
+    compute_cohort_v1,
+    tables_and_own,
+    tables_of,
+    v1_narrow,
+    v1_tables,
+)
 from tests.reference import attempts_frame
 from tests.test_backtest_replay import START, V1_PARAMS, random_attempts
 
@@ -205,6 +212,41 @@ def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
     ):
         parts = [compute_cohort_v1(frame, params, AS_OF, tables) for frame in frames]
         assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_each_answers_cohort_counts_are_the_earlier_answers_of_its_keys(seed: int) -> None:
+    """What a whole-cohort partitioned run hands each partition instead of searching: per
+    answer, everyone's answers (right ones) strictly before it overall, of its theme and of its
+    question; counted here one answer at a time."""
+    attempts = random_attempts(700 + seed, sessions=30)
+    rows = v1_narrow(attempts_frame(attempts), AS_OF)
+    _, own = tables_and_own(rows)
+    answers = rows.with_columns(pl.col("question_id").cast(pl.String)).to_dicts()
+    keys = {"g": (), "t": ("theme_id",), "q": ("question_id",)}
+    expected = {
+        f"{name}_{x}": [
+            sum(
+                (1 if x == "n" else other["correct"])
+                for other in answers
+                if other["answered_at"] < answer["answered_at"]
+                and all(other[k] == answer[k] for k in columns)
+            )
+            for answer in answers
+        ]
+        for name, columns in keys.items()
+        for x in ("n", "c")
+    }
+    assert len(answers) > 50
+    assert own.to_dict(as_series=False) == expected
+
+
+def test_a_partitions_cohort_counts_must_be_its_own() -> None:
+    attempts = random_attempts(9, sessions=20)
+    frame = attempts_frame(attempts)
+    tables, own = tables_and_own(v1_narrow(frame, AS_OF))
+    with pytest.raises(ValueError, match="rows of cohort counts for"):
+        compute_cohort_v1(frame.head(5), default_params_v1(), AS_OF, replace(tables, own=own))
 
 
 def test_scores_round_half_away_from_zero() -> None:

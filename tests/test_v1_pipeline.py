@@ -155,6 +155,25 @@ def test_dry_run_what_if_of_v1_while_v0_is_active(cohort_url: str, tmp_path: Pat
     assert mastery_rows(cohort_url).is_empty()
 
 
+def test_a_partitioned_whole_cohort_run_searches_no_table(
+    cohort_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its partitions are the tables' pass's reads, so each one's counts of the cohort's earlier
+    answers come from the pass's own sorts: the binary searches of other runs never run, and
+    the rows are the unpartitioned kernel's."""
+
+    def no_search(*_: object) -> None:
+        raise AssertionError("a partition searched the cohort's tables")
+
+    monkeypatch.setattr("pipeline.kernel.v1.attach", no_search)
+    out = tmp_path / "v1.parquet"
+    spec = RunSpec(as_of=AS_OF, algorithm="v1")
+    recompute(cohort_url, spec, RunOptions(dry_run=True, output=out, partitions=3))
+    staged = pl.read_parquet(out).filter(~pl.col("stale")).drop("stale")
+    expected = expected_v1_rows(cohort_url, default_params_v1())
+    assert v1_comparable(staged) == v1_comparable(expected)
+
+
 def test_v1_stale_rows_get_a_v1_breakdown(cohort_url: str) -> None:
     params = default_params_v1()
     _activate(cohort_url, params)

@@ -48,18 +48,54 @@ def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
 
 def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     """The counts of :func:`narrow` partitions taken together."""
-    rows = pl.concat(list(parts), how="vertical")
+    return _counted(pl.concat(list(parts), how="vertical"), own=False)[0]
+
+
+def counts_and_own(rows: pl.DataFrame) -> tuple[CohortCounts, pl.DataFrame]:
+    """:func:`cohort_counts` of the :func:`narrow` ``rows`` and, aligned with them, what
+    :func:`attach` gives for each (as UInt32): read off the sorts that make the counts, so a
+    run whose partitions are the rows counted searches nothing."""
+    counts, own = _counted(rows, own=True)
+    assert own is not None
+    return counts, own
+
+
+def _counted(rows: pl.DataFrame, *, own: bool) -> tuple[CohortCounts, pl.DataFrame | None]:
     instants = rows[TIME].unique().sort()
     names = rows["question_id"].unique().cast(pl.String).sort()
     questions = pl.DataFrame({"question_id": names}).with_row_index("code")
     coded = _coded(rows, instants, questions, place=rows[TIME].rank("dense") - 1)
     correct = rows["correct"].cast(pl.UInt32)
     keys, right = {}, {}
+    each: dict[str, pl.Series] = {}
     for name in COHORT_KEYS:
         order = coded[name].arg_sort()
         keys[name] = coded[name].gather(order)
         right[name] = pl.concat([pl.Series([0], dtype=pl.UInt32), correct.gather(order).cum_sum()])
-    return CohortCounts(instants, questions, keys, right)
+        if own:
+            each |= _own(keys[name], right[name], order, name)
+    counts = CohortCounts(instants, questions, keys, right)
+    return counts, pl.DataFrame(each) if own else None
+
+
+def _own(keys: pl.Series, right: pl.Series, order: pl.Series, name: str) -> dict[str, pl.Series]:
+    """Per row in its own order, ``<name>_n`` / ``<name>_c``: in sorted order, the first
+    places of its keys and of its (keys, instant) are where :func:`attach`'s searches land."""
+    place = pl.int_range(pl.len(), dtype=pl.UInt32)
+    group = pl.col("key") // _SHIFT
+    first = {
+        "start": (group != group.shift()).fill_null(True),
+        "before": (pl.col("key") != pl.col("key").shift()).fill_null(True),
+    }
+    at = pl.DataFrame({"key": keys}).select(
+        pl.when(new).then(place).forward_fill().alias(alias) for alias, new in first.items()
+    )
+    start, before = at["start"], at["before"]
+    sorted_counts = {"n": before - start, "c": right.gather(before) - right.gather(start)}
+    return {  # (scatter writes in place: a new series for each)
+        f"{name}_{x}": pl.zeros(keys.len(), pl.UInt32, eager=True).scatter(order, values)
+        for x, values in sorted_counts.items()
+    }
 
 
 def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:

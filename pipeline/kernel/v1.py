@@ -45,7 +45,13 @@ import polars as pl
 
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import utc
-from pipeline.kernel.cohort_counts import CohortCounts, attach, cohort_counts, narrow
+from pipeline.kernel.cohort_counts import (
+    CohortCounts,
+    attach,
+    cohort_counts,
+    counts_and_own,
+    narrow,
+)
 from pipeline.kernel.replay import ONE, TIME, History, Period, laplace, prepared
 from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
 
@@ -66,6 +72,10 @@ class V1Tables:
     counts: CohortCounts
     themes: pl.DataFrame
     overall: tuple[int, int]
+    own: pl.DataFrame | None = None
+    """For the one partition they are given to, when already found: the cohort's counts before
+    each of its :func:`v1_narrow` rows (:func:`tables_and_own`'s slice), so ``counts`` is not
+    searched (:func:`~pipeline.kernel.cohort_counts.attach`)."""
 
 
 def answer_values() -> dict[str, pl.Expr]:
@@ -157,6 +167,15 @@ def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
     return V1Tables(cohort_counts([rows]), *_answers_by_theme(rows))
 
 
+def tables_and_own(rows: pl.DataFrame) -> tuple[V1Tables, pl.DataFrame]:
+    """:func:`tables_of` the :func:`v1_narrow` ``rows`` of the whole cohort (its partitions one
+    after another) and, aligned with them, each row's counts of the cohort's earlier answers
+    (:func:`~pipeline.kernel.cohort_counts.counts_and_own`): a slice of them is a partition's
+    ``own`` in :func:`compute_cohort_v1`."""
+    counts, own = counts_and_own(rows)
+    return V1Tables(counts, *_answers_by_theme(rows)), own
+
+
 def _answers_by_theme(rows: pl.DataFrame) -> tuple[pl.DataFrame, tuple[int, int]]:
     """Answers and right answers per theme (``theme_id``, ``n``, ``c``), and in all."""
     themes = rows.group_by("theme_id").agg(n=pl.len().cast(pl.Int64), c=pl.col("correct").sum())
@@ -176,8 +195,9 @@ def compute_cohort_v1(
 ) -> pl.DataFrame:
     """v1 rows (OUTPUT_SCHEMA) for every (user, theme) answered in the lookback before
     ``as_of``, sorted by (user_id, theme_id); ``tables`` default to the input's own (give the
-    whole cohort's when the input is one partition). Rows without a block are skipped, as in
-    v0; year and block come from the latest answer with a block (SPEC §4's rule).
+    whole cohort's when the input is one partition, with its ``own`` counts when known). Rows
+    without a block are skipped, as in v0; year and block come from the latest answer with a
+    block (SPEC §4's rule).
 
     One group-by per (user code, theme): the windowed sums are sums of masked values, and the
     student's sums over all themes are the sums of their themes' rows (no string keys, no
@@ -185,7 +205,7 @@ def compute_cohort_v1(
     as_of = utc(as_of)
     frame = _answered_until(prepared(attempts), as_of)
     # the cohort's counts before each answer: the frame's own, or the whole cohort's tables'
-    history = History(frame, None if tables is None else attach(frame, tables.counts))
+    history = History(frame, _cohort(frame, tables))
     valued = frame.with_columns(q_units=answer_rates(history, params)["q_units"])
     by_theme, overall = (tables.themes, tables.overall) if tables else _answers_by_theme(frame)
     in_window = pl.col(TIME) >= as_of - timedelta(days=params.lookback_days)
@@ -236,6 +256,17 @@ def compute_cohort_v1(
         .with_columns(**rates(params, "g", "u", "t", "ut"))
     )
     return output(rows.with_columns(estimate=estimate(params, pl.col("theme_rate"))), params)
+
+
+def _cohort(frame: pl.DataFrame, tables: V1Tables | None) -> pl.DataFrame | None:
+    """The cohort's counts aligned with the answered rows of ``frame`` (None: its own)."""
+    if tables is None:
+        return None
+    if tables.own is None:
+        return attach(frame, tables.counts)
+    if tables.own.height != frame.height:
+        raise ValueError(f"{tables.own.height} rows of cohort counts for {frame.height} answers")
+    return tables.own.cast(pl.Int64)
 
 
 def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:

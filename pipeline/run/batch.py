@@ -73,6 +73,12 @@ class Lookups:
     v1: V1Tables | None = None
     """v1's whole-cohort tables (:mod:`pipeline.run.v1`); None: the partition is the cohort."""
 
+    def for_partition(self, own: pl.DataFrame | None) -> Lookups:
+        """These lookups with one partition's own cohort counts (see :class:`V1Tables`)."""
+        if own is None or self.v1 is None:
+            return self
+        return replace(self, v1=replace(self.v1, own=own))
+
     @classmethod
     def read(
         cls,
@@ -218,22 +224,27 @@ def computed_partitions(
             lookups = Lookups.read(store, spec, partitions, kept)
         window = spec.window
 
-        def read(index: int) -> Extracted:
+        def read(index: int) -> tuple[Extracted, pl.DataFrame | None]:
             if index in kept:
                 return kept.read(index)
-            return read_resolved(store, window, Partition(index, partitions))
+            return read_resolved(store, window, Partition(index, partitions)), None
 
         reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
         for index, partition_read in enumerate(reads):
             part = Partition(index, partitions)
             label = f"{index + 1}/{partitions}" if partitions > 1 else ""
             with clock.stage("extract", label):
-                held = [partition_read()]
+                extracted, own = partition_read()
+                held = [extracted]
+                del extracted
                 for step, seconds in held[0].seconds.items():
                     clock.add(step, seconds)
                 existing = read_existing_keys(store, spec.scope, part)
+                # v1's tables with this partition's counts, when the tables' pass kept them
+                mine = lookups.for_partition(own)
+                del own
             # popped: compute's argument is the attempts' only reference, not this loop's locals
-            yield compute_partition(held.pop(), existing, lookups, spec, clock=clock, label=label)
+            yield compute_partition(held.pop(), existing, mine, spec, clock=clock, label=label)
 
 
 def _reads_cohort(spec: RunSpec, partitions: int) -> bool:

@@ -14,6 +14,7 @@ tables from it.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import threading
 from dataclasses import replace
@@ -28,7 +29,13 @@ from pipeline.contracts.scope import Scope
 from pipeline.io.extract import Extracted, Window, read_resolved
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult
-from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, tables_of, v1_narrow
+from pipeline.kernel.v1 import (
+    V1Tables,
+    compute_cohort_v1,
+    tables_and_own,
+    tables_of,
+    v1_narrow,
+)
 from pipeline.run.exclusions import drop_excluded
 from pipeline.run.load import stage_frame
 from pipeline.run.reading import read_ahead
@@ -39,7 +46,8 @@ class KeptReads:
     """The tables' pass's partitions, resolved, kept on disk (their attempts as Arrow IPC in a
     temporary folder, made at the first one kept and removed on exit; their counts in memory)
     for the run's own partitions when they are the same partitions: the database is read, and
-    tags resolved, once per run."""
+    tags resolved, once per run. Beside each, once the tables are made, the cohort's counts
+    before each of its answers (``own`` of :func:`~pipeline.kernel.v1.compute_cohort_v1`)."""
 
     def __init__(self) -> None:
         self._kept: dict[int, Extracted] = {}  # each without its attempts
@@ -56,23 +64,30 @@ class KeptReads:
     def __contains__(self, index: int) -> bool:
         return index in self._kept
 
-    def _path(self, index: int) -> Path:
+    def _path(self, index: int, kind: str = "attempts") -> Path:
         with self._making:
             if self._folder is None:
                 self._folder = tempfile.TemporaryDirectory(prefix="mastery-v1-")
-        return Path(self._folder.name) / f"{index}.arrow"
+        return Path(self._folder.name) / f"{index}.{kind}.arrow"
 
     def keep(self, index: int, extracted: Extracted) -> None:
         extracted.attempts.write_ipc(self._path(index))
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
-    def read(self, index: int) -> Extracted:
-        """Partition ``index`` as kept, its file removed; its profile is its read's in the
-        tables' pass (the ``cohort_tables`` stage holds that time)."""
-        path = self._path(index)
-        attempts = pl.read_ipc(path)
-        path.unlink()
-        return replace(self._kept.pop(index), attempts=attempts)
+    def keep_own(self, index: int, own: pl.DataFrame) -> None:
+        own.write_ipc(self._path(index, "own"))
+
+    def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
+        """Partition ``index`` as kept and its cohort counts (if kept), its files removed; its
+        profile is its read's in the tables' pass (the ``cohort_tables`` stage holds that)."""
+        attempts, own = self._path(index), self._path(index, "own")
+        kept = replace(self._kept.pop(index), attempts=pl.read_ipc(attempts))
+        attempts.unlink()
+        if not own.exists():
+            return kept, None
+        counts = pl.read_ipc(own)
+        own.unlink()
+        return kept, counts
 
 
 def cohort_tables(
@@ -80,7 +95,8 @@ def cohort_tables(
 ) -> V1Tables:
     """The whole cohort's v1 tables at the run's as_of over its lookback, from the cohort read
     in ``chunks`` partitions of users (the next one read meanwhile) and only narrow columns
-    of each kept in memory; ``keep`` saves each raw read for the run's partitions."""
+    of each kept in memory; ``keep`` saves each raw read for the run's partitions, and each
+    one's slice of the cohort's counts (so its compute searches no table)."""
     params = spec.used_params
     window = Window(Scope(), spec.as_of, params.lookback_days)
 
@@ -92,7 +108,16 @@ def cohort_tables(
         return v1_narrow(attempts, spec.as_of)
 
     reads = read_ahead(narrowed, chunks, ahead=store.concurrent_reads)
-    return tables_of(read() for read in reads)
+    if keep is None:
+        return tables_of(read() for read in reads)
+    parts = [read() for read in reads]
+    heights = [part.height for part in parts]
+    tables, own = tables_and_own(pl.concat(parts, how="vertical", rechunk=True))
+    del parts
+    starts = itertools.accumulate(heights, initial=0)
+    for index, (start, height) in enumerate(zip(starts, heights, strict=False)):
+        keep.keep_own(index, own.slice(start, height))
+    return tables
 
 
 def compute_v1(
