@@ -14,6 +14,7 @@ numbers as an unpartitioned replay (``History.count``) whatever the partitioning
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -61,21 +62,34 @@ def counts_and_own(rows: pl.DataFrame) -> tuple[CohortCounts, pl.DataFrame]:
 
 
 def _counted(rows: pl.DataFrame, *, own: bool) -> tuple[CohortCounts, pl.DataFrame | None]:
-    instants = rows[TIME].unique().sort()
+    """One sort by instant gives the instants, each row's place among them and the overall
+    (``g``) order; the theme's and the question's orders are sorted on their own threads."""
+    by_time = rows[TIME].arg_sort()
+    times = rows[TIME].gather(by_time)
+    new_instant = (times != times.shift()).fill_null(True)
+    instants = times.filter(new_instant)
+    in_order = (new_instant.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt64)
+    place = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(by_time, in_order)
     names = rows["question_id"].unique().cast(pl.String).sort()
     questions = pl.DataFrame({"question_id": names}).with_row_index("code")
-    coded = _coded(rows, instants, questions, place=rows[TIME].rank("dense") - 1)
+    coded = _coded(rows, instants, questions, place=place)
     correct = rows["correct"].cast(pl.UInt32)
-    keys, right = {}, {}
-    each: dict[str, pl.Series] = {}
-    for name in COHORT_KEYS:
-        order = coded[name].arg_sort()
-        keys[name] = coded[name].gather(order)
-        right[name] = pl.concat([pl.Series([0], dtype=pl.UInt32), correct.gather(order).cum_sum()])
-        if own:
-            each |= _own(keys[name], right[name], order, name)
-    counts = CohortCounts(instants, questions, keys, right)
-    return counts, pl.DataFrame(each) if own else None
+
+    def sorted_by(name: str) -> tuple[pl.Series, pl.Series, pl.Series]:
+        order = by_time if name == "g" else coded[name].arg_sort()
+        keys = in_order if name == "g" else coded[name].gather(order)
+        right = pl.concat([pl.Series([0], dtype=pl.UInt32), correct.gather(order).cum_sum()])
+        return order, keys, right
+
+    with ThreadPoolExecutor(max_workers=min(len(COHORT_KEYS), pl.thread_pool_size())) as pool:
+        done = dict(zip(COHORT_KEYS, pool.map(sorted_by, COHORT_KEYS), strict=True))
+        keys = {name: keys for name, (_, keys, _) in done.items()}
+        right = {name: right for name, (_, _, right) in done.items()}
+        counts = CohortCounts(instants, questions, keys, right)
+        if not own:
+            return counts, None
+        each = pool.map(lambda name: _own(done[name][1], done[name][2], done[name][0], name), done)
+        return counts, pl.DataFrame({k: v for part in each for k, v in part.items()})
 
 
 def _own(keys: pl.Series, right: pl.Series, order: pl.Series, name: str) -> dict[str, pl.Series]:
@@ -91,10 +105,12 @@ def _own(keys: pl.Series, right: pl.Series, order: pl.Series, name: str) -> dict
         pl.when(new).then(place).forward_fill().alias(alias) for alias, new in first.items()
     )
     start, before = at["start"], at["before"]
-    sorted_counts = {"n": before - start, "c": right.gather(before) - right.gather(start)}
-    return {  # (scatter writes in place: a new series for each)
-        f"{name}_{x}": pl.zeros(keys.len(), pl.UInt32, eager=True).scatter(order, values)
-        for x, values in sorted_counts.items()
+    # n · 2^32 + c, put back in the rows' order by one scatter, then taken apart
+    packed = (before - start).cast(pl.UInt64) * _SHIFT + (right.gather(before) - right.gather(start))
+    back = pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed)
+    return {
+        f"{name}_n": (back // _SHIFT).cast(pl.UInt32),
+        f"{name}_c": (back % _SHIFT).cast(pl.UInt32),
     }
 
 

@@ -222,6 +222,8 @@ def computed_partitions(
     with KeptReads() as kept:
         with clock.stage("cohort_tables") if _reads_cohort(spec, partitions) else nullcontext():
             lookups = Lookups.read(store, spec, partitions, kept)
+        for step, seconds in kept.seconds.items():
+            clock.add(step, seconds)
         window = spec.window
 
         def read(index: int) -> tuple[Extracted, pl.DataFrame | None]:

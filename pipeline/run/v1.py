@@ -7,7 +7,9 @@ before the partitions; every partition, local or on a Spark worker, gets the sam
 the same rows whatever the partitioning. The cohort is read one partition of users at a time
 and only four narrow columns of each are kept, so memory stays bounded by a partition; a
 partitioned whole-cohort run keeps each resolved read on disk (:class:`KeptReads`) and computes its
-partitions from those files, so the database is read once. A single-partition whole-cohort run
+partitions from those files, so the database is read once, and each partition's counts of the
+cohort's earlier answers are read off the sorts that make the tables (a scoped run's partition,
+or a Spark worker's, searches the tables for them instead). A single-partition whole-cohort run
 reads nothing more: its one partition is the whole cohort, and the kernel builds the same
 tables from it.
 """
@@ -17,6 +19,9 @@ from __future__ import annotations
 import itertools
 import tempfile
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +55,8 @@ class KeptReads:
     before each of its answers (``own`` of :func:`~pipeline.kernel.v1.compute_cohort_v1`)."""
 
     def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        """Where the tables' pass spent its time beside the reads (``stage_seconds``)."""
         self._kept: dict[int, Extracted] = {}  # each without its attempts
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._making = threading.Lock()  # two reads ahead may keep their first file at once
@@ -71,11 +78,22 @@ class KeptReads:
         return Path(self._folder.name) / f"{index}.{kind}.arrow"
 
     def keep(self, index: int, extracted: Extracted) -> None:
-        extracted.attempts.write_ipc(self._path(index))
+        with self.timed("cohort_tables.keep"):
+            extracted.attempts.write_ipc(self._path(index))
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
     def keep_own(self, index: int, own: pl.DataFrame) -> None:
-        own.write_ipc(self._path(index, "own"))
+        with self.timed("cohort_tables.keep"):
+            own.write_ipc(self._path(index, "own"))
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._making:  # (two reading threads may add at once)
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
 
     def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
         """Partition ``index`` as kept and its cohort counts (if kept), its files removed; its
@@ -112,7 +130,8 @@ def cohort_tables(
         return tables_of(read() for read in reads)
     parts = [read() for read in reads]
     heights = [part.height for part in parts]
-    tables, own = tables_and_own(pl.concat(parts, how="vertical", rechunk=True))
+    with keep.timed("cohort_tables.count"):
+        tables, own = tables_and_own(pl.concat(parts, how="vertical", rechunk=True))
     del parts
     starts = itertools.accumulate(heights, initial=0)
     for index, (start, height) in enumerate(zip(starts, heights, strict=False)):
