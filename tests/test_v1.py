@@ -19,6 +19,7 @@ from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.kernel.v1 import (
     compute_cohort_v1,
+    student_counts,
     tables_and_own,
     tables_of,
     v1_narrow,
@@ -212,6 +213,15 @@ def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
     ):
         parts = [compute_cohort_v1(frame, params, AS_OF, tables) for frame in frames]
         assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
+    # a whole-cohort run's partitions get their counts found while the cohort is read
+    tables, own = tables_and_own(pl.concat([v1_narrow(frame, AS_OF) for frame in frames]))
+    parts, start = [], 0
+    for frame in frames:
+        cohort = own.slice(start, v1_narrow(frame, AS_OF).height)
+        start += cohort.height
+        counted = pl.concat([student_counts(frame, AS_OF), cohort], how="horizontal")
+        parts.append(compute_cohort_v1(frame, params, AS_OF, replace(tables, counted=counted)))
+    assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -241,12 +251,15 @@ def test_each_answers_cohort_counts_are_the_earlier_answers_of_its_keys(seed: in
     assert own.to_dict(as_series=False) == expected
 
 
-def test_a_partitions_cohort_counts_must_be_its_own() -> None:
+def test_a_partitions_counts_must_be_its_own() -> None:
     attempts = random_attempts(9, sessions=20)
     frame = attempts_frame(attempts)
     tables, own = tables_and_own(v1_narrow(frame, AS_OF))
-    with pytest.raises(ValueError, match="rows of cohort counts for"):
-        compute_cohort_v1(frame.head(5), default_params_v1(), AS_OF, replace(tables, own=own))
+    counted = pl.concat([student_counts(frame, AS_OF), own], how="horizontal")
+    with pytest.raises(ValueError, match="rows of counts for"):
+        compute_cohort_v1(
+            frame.head(5), default_params_v1(), AS_OF, replace(tables, counted=counted)
+        )
 
 
 def test_scores_round_half_away_from_zero() -> None:

@@ -57,6 +57,8 @@ class Extracted:
     seconds: dict[str, float] = field(default_factory=dict)
     """Where the read took its time (``stage_seconds`` sub-stages such as ``extract.answers``
     and ``extract.resolve``), when it was profiled."""
+    validated: bool = False
+    """The attempts passed the input contract already (a read kept by v1's tables' pass)."""
 
 
 def extract_from_store(store: Store, window: Window, partition: Partition = WHOLE) -> Extracted:

@@ -106,7 +106,9 @@ def _own(keys: pl.Series, right: pl.Series, order: pl.Series, name: str) -> dict
     )
     start, before = at["start"], at["before"]
     # n · 2^32 + c, put back in the rows' order by one scatter, then taken apart
-    packed = (before - start).cast(pl.UInt64) * _SHIFT + (right.gather(before) - right.gather(start))
+    packed = (before - start).cast(pl.UInt64) * _SHIFT + (
+        right.gather(before) - right.gather(start)
+    )
     back = pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed)
     return {
         f"{name}_n": (back // _SHIFT).cast(pl.UInt32),

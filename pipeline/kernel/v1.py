@@ -52,12 +52,14 @@ from pipeline.kernel.cohort_counts import (
     counts_and_own,
     narrow,
 )
-from pipeline.kernel.replay import ONE, TIME, History, Period, laplace, prepared
+from pipeline.kernel.replay import COHORT_KEYS, ONE, TIME, History, Period, laplace, prepared
 from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
 
 LATEST_BY = ("answered_at", "submitted_at", "question_id", "session_id", "block_id", "year")
 SUMS = ("n", "c", "cr", "pe")  # answers, right answers, credit and penalty units
 KEY_CODES = ["user", "theme_id", "lead"]
+STUDENT_KEYS = {"u": ("user",), "ut": ("user", "theme_id"), "uq": ("user", "question")}
+"""The student's own earlier answers (overall, of the theme, of the question), by name."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,11 @@ class V1Tables:
     counts: CohortCounts
     themes: pl.DataFrame
     overall: tuple[int, int]
-    own: pl.DataFrame | None = None
-    """For the one partition they are given to, when already found: the cohort's counts before
-    each of its :func:`v1_narrow` rows (:func:`tables_and_own`'s slice), so ``counts`` is not
-    searched (:func:`~pipeline.kernel.cohort_counts.attach`)."""
+    counted: pl.DataFrame | None = None
+    """For the one partition they are given to, when already found: the counts of earlier
+    answers before each of its :func:`v1_narrow` rows, the cohort's (:func:`tables_and_own`'s
+    slice) beside the student's (:func:`student_counts`), so nothing is searched
+    (:func:`~pipeline.kernel.cohort_counts.attach`) or sorted again."""
 
 
 def answer_values() -> dict[str, pl.Expr]:
@@ -93,10 +96,23 @@ def answer_rates(history: History, params: ParamsV1) -> pl.DataFrame:
     """Per answered row (aligned with ``history.rows``): ``base``, ``theme_rate`` and
     ``question_rate`` of other students as they stood just before it was answered, and
     ``q_units`` (the question rate in integer millionths)."""
-    own = {"u": ("user",), "ut": ("user", "theme_id"), "uq": ("user", "question")}
-    counts = history.tallies(own, ("g", "t", "q"))
+    return rated(history.tallies(STUDENT_KEYS, tuple(COHORT_KEYS)), params)
+
+
+def rated(counts: pl.DataFrame, params: ParamsV1) -> pl.DataFrame:
+    """:func:`answer_rates` from the counts before each answer, the cohort's and the
+    student's (``<name>_n`` / ``<name>_c`` of each name of
+    :data:`~pipeline.kernel.replay.COHORT_KEYS` and :data:`STUDENT_KEYS`)."""
     rated = counts.lazy().select(**rates(params, "g", "u", "t", "ut", "q", "uq"))
     return rated.with_columns(q_units=units(pl.col("question_rate"), RATE_UNITS)).collect()
+
+
+def student_counts(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """The student's own answers (right ones) before each :func:`v1_narrow` row, overall, of
+    its theme and of its question (UInt32, aligned with those rows): the part of a partition's
+    counts that needs no other partition, so a run can count it while the cohort is read."""
+    frame = _answered_until(prepared(attempts), utc(as_of))
+    return History(frame).tallies(STUDENT_KEYS).cast(pl.UInt32)
 
 
 def rates(
@@ -170,8 +186,8 @@ def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
 def tables_and_own(rows: pl.DataFrame) -> tuple[V1Tables, pl.DataFrame]:
     """:func:`tables_of` the :func:`v1_narrow` ``rows`` of the whole cohort (its partitions one
     after another) and, aligned with them, each row's counts of the cohort's earlier answers
-    (:func:`~pipeline.kernel.cohort_counts.counts_and_own`): a slice of them is a partition's
-    ``own`` in :func:`compute_cohort_v1`."""
+    (:func:`~pipeline.kernel.cohort_counts.counts_and_own`): a slice of them is the cohort's
+    part of a partition's ``counted`` in :func:`compute_cohort_v1`."""
     counts, own = counts_and_own(rows)
     return V1Tables(counts, *_answers_by_theme(rows)), own
 
@@ -195,7 +211,7 @@ def compute_cohort_v1(
 ) -> pl.DataFrame:
     """v1 rows (OUTPUT_SCHEMA) for every (user, theme) answered in the lookback before
     ``as_of``, sorted by (user_id, theme_id); ``tables`` default to the input's own (give the
-    whole cohort's when the input is one partition, with its ``own`` counts when known). Rows
+    whole cohort's when the input is one partition, with its ``counted`` when known). Rows
     without a block are skipped, as in v0; year and block come from the latest answer with a
     block (SPEC §4's rule).
 
@@ -204,9 +220,8 @@ def compute_cohort_v1(
     re-join of the answers)."""
     as_of = utc(as_of)
     frame = _answered_until(prepared(attempts), as_of)
-    # the cohort's counts before each answer: the frame's own, or the whole cohort's tables'
-    history = History(frame, _cohort(frame, tables))
-    valued = frame.with_columns(q_units=answer_rates(history, params)["q_units"])
+    # the counts before each answer: the frame's own, or the whole cohort's tables'
+    valued = frame.with_columns(q_units=rated(_counts(frame, tables), params)["q_units"])
     by_theme, overall = (tables.themes, tables.overall) if tables else _answers_by_theme(frame)
     in_window = pl.col(TIME) >= as_of - timedelta(days=params.lookback_days)
     in_recent = pl.col(TIME) >= as_of - timedelta(hours=params.recent_hours)
@@ -258,15 +273,14 @@ def compute_cohort_v1(
     return output(rows.with_columns(estimate=estimate(params, pl.col("theme_rate"))), params)
 
 
-def _cohort(frame: pl.DataFrame, tables: V1Tables | None) -> pl.DataFrame | None:
-    """The cohort's counts aligned with the answered rows of ``frame`` (None: its own)."""
-    if tables is None:
-        return None
-    if tables.own is None:
-        return attach(frame, tables.counts)
-    if tables.own.height != frame.height:
-        raise ValueError(f"{tables.own.height} rows of cohort counts for {frame.height} answers")
-    return tables.own.cast(pl.Int64)
+def _counts(frame: pl.DataFrame, tables: V1Tables | None) -> pl.DataFrame:
+    """The cohort's and the student's counts aligned with the answered rows of ``frame``."""
+    if tables is not None and tables.counted is not None:
+        if tables.counted.height != frame.height:
+            raise ValueError(f"{tables.counted.height} rows of counts for {frame.height} answers")
+        return tables.counted.cast(pl.Int64)
+    cohort = None if tables is None else attach(frame, tables.counts)
+    return History(frame, cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
 
 
 def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:

@@ -73,11 +73,11 @@ class Lookups:
     v1: V1Tables | None = None
     """v1's whole-cohort tables (:mod:`pipeline.run.v1`); None: the partition is the cohort."""
 
-    def for_partition(self, own: pl.DataFrame | None) -> Lookups:
-        """These lookups with one partition's own cohort counts (see :class:`V1Tables`)."""
-        if own is None or self.v1 is None:
+    def for_partition(self, counted: pl.DataFrame | None) -> Lookups:
+        """These lookups with one partition's counts already found (see :class:`V1Tables`)."""
+        if counted is None or self.v1 is None:
             return self
-        return replace(self, v1=replace(self.v1, own=own))
+        return replace(self, v1=replace(self.v1, counted=counted))
 
     @classmethod
     def read(
@@ -175,7 +175,9 @@ def compute_partition(
     clock = clock or StageClock()
     params = spec.used_params
     with clock.stage("validate_input", label):
-        attempts = validate_attempts(extracted.attempts)
+        attempts = extracted.attempts
+        if not extracted.validated:
+            validate_attempts(attempts)
         attempts, excluded = drop_excluded(attempts, lookups.exclusions)
     quality = dict(extracted.quality)
     if not lookups.exclusions.is_empty():
@@ -236,15 +238,15 @@ def computed_partitions(
             part = Partition(index, partitions)
             label = f"{index + 1}/{partitions}" if partitions > 1 else ""
             with clock.stage("extract", label):
-                extracted, own = partition_read()
+                extracted, counted = partition_read()
                 held = [extracted]
                 del extracted
                 for step, seconds in held[0].seconds.items():
                     clock.add(step, seconds)
                 existing = read_existing_keys(store, spec.scope, part)
                 # v1's tables with this partition's counts, when the tables' pass kept them
-                mine = lookups.for_partition(own)
-                del own
+                mine = lookups.for_partition(counted)
+                del counted
             # popped: compute's argument is the attempts' only reference, not this loop's locals
             yield compute_partition(held.pop(), existing, mine, spec, clock=clock, label=label)
 

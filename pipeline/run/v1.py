@@ -37,6 +37,7 @@ from pipeline.kernel import CohortResult
 from pipeline.kernel.v1 import (
     V1Tables,
     compute_cohort_v1,
+    student_counts,
     tables_and_own,
     tables_of,
     v1_narrow,
@@ -46,13 +47,17 @@ from pipeline.run.load import stage_frame
 from pipeline.run.reading import read_ahead
 from pipeline.run.spec import RunSpec
 
+COUNTS = ("student", "cohort")
+"""The parts of a kept partition's counts (``counted`` of :class:`V1Tables`)."""
+
 
 class KeptReads:
     """The tables' pass's partitions, resolved, kept on disk (their attempts as Arrow IPC in a
     temporary folder, made at the first one kept and removed on exit; their counts in memory)
     for the run's own partitions when they are the same partitions: the database is read, and
-    tags resolved, once per run. Beside each, once the tables are made, the cohort's counts
-    before each of its answers (``own`` of :func:`~pipeline.kernel.v1.compute_cohort_v1`)."""
+    tags resolved, once per run. Beside each, the counts of earlier answers before each of its
+    answers (``counted`` of :class:`~pipeline.kernel.v1.V1Tables`): the student's, counted as
+    it is read, and the cohort's, once the tables are made."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
@@ -82,9 +87,10 @@ class KeptReads:
             extracted.attempts.write_ipc(self._path(index))
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
-    def keep_own(self, index: int, own: pl.DataFrame) -> None:
+    def keep_counts(self, index: int, kind: str, counts: pl.DataFrame) -> None:
+        """Part ``kind`` of partition ``index``'s counts before each answer (``counted``)."""
         with self.timed("cohort_tables.keep"):
-            own.write_ipc(self._path(index, "own"))
+            counts.write_ipc(self._path(index, kind))
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -96,16 +102,19 @@ class KeptReads:
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
 
     def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
-        """Partition ``index`` as kept and its cohort counts (if kept), its files removed; its
-        profile is its read's in the tables' pass (the ``cohort_tables`` stage holds that)."""
-        attempts, own = self._path(index), self._path(index, "own")
-        kept = replace(self._kept.pop(index), attempts=pl.read_ipc(attempts))
-        attempts.unlink()
-        if not own.exists():
+        """Partition ``index`` as kept and its counts (if kept), its files removed; its profile
+        is its read's in the tables' pass (the ``cohort_tables`` stage holds that)."""
+        kept = replace(self._kept.pop(index), attempts=self._take(index, "attempts"))
+        kinds = [kind for kind in COUNTS if self._path(index, kind).exists()]
+        if len(kinds) < len(COUNTS):
             return kept, None
-        counts = pl.read_ipc(own)
-        own.unlink()
-        return kept, counts
+        return kept, pl.concat([self._take(index, kind) for kind in kinds], how="horizontal")
+
+    def _take(self, index: int, kind: str) -> pl.DataFrame:
+        path = self._path(index, kind)
+        frame = pl.read_ipc(path)
+        path.unlink()
+        return frame
 
 
 def cohort_tables(
@@ -115,27 +124,39 @@ def cohort_tables(
     in ``chunks`` partitions of users (the next one read meanwhile) and only narrow columns
     of each kept in memory; ``keep`` saves each raw read for the run's partitions, and each
     one's slice of the cohort's counts (so its compute searches no table)."""
+    from pipeline.run.validate import validate_attempts  # (pandera: imported when needed)
+
     params = spec.used_params
     window = Window(Scope(), spec.as_of, params.lookback_days)
 
-    def narrowed(index: int) -> pl.DataFrame:
-        extracted = read_resolved(store, window, Partition(index, chunks))
-        if keep is not None:
-            keep.keep(index, extracted)
-        attempts, _ = drop_excluded(extracted.attempts, exclusions)
-        return v1_narrow(attempts, spec.as_of)
+    def read(index: int) -> Extracted:
+        return read_resolved(store, window, Partition(index, chunks))
 
-    reads = read_ahead(narrowed, chunks, ahead=store.concurrent_reads)
+    # the next partition is read while this one is kept, counted and narrowed
+    parts = []
+    for index, partition_read in enumerate(read_ahead(read, chunks, ahead=store.concurrent_reads)):
+        extracted = partition_read()
+        if keep is not None:  # checked here, as the run would, while the next one is read
+            with keep.timed("cohort_tables.validate_input"):
+                validate_attempts(extracted.attempts)
+            keep.keep(index, replace(extracted, validated=True))
+        attempts, _ = drop_excluded(extracted.attempts, exclusions)
+        del extracted
+        if keep is not None:
+            with keep.timed("cohort_tables.student"):
+                student = student_counts(attempts, spec.as_of)
+            keep.keep_counts(index, "student", student)
+        parts.append(v1_narrow(attempts, spec.as_of))
+        del attempts
     if keep is None:
-        return tables_of(read() for read in reads)
-    parts = [read() for read in reads]
+        return tables_of(parts)
     heights = [part.height for part in parts]
     with keep.timed("cohort_tables.count"):
         tables, own = tables_and_own(pl.concat(parts, how="vertical", rechunk=True))
     del parts
     starts = itertools.accumulate(heights, initial=0)
     for index, (start, height) in enumerate(zip(starts, heights, strict=False)):
-        keep.keep_own(index, own.slice(start, height))
+        keep.keep_counts(index, "cohort", own.slice(start, height))
     return tables
 
 
