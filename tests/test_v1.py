@@ -256,6 +256,8 @@ def test_a_partitions_counts_must_be_its_own() -> None:
     frame = attempts_frame(attempts)
     tables, own = tables_and_own(v1_narrow(frame, AS_OF))
     counted = pl.concat([student_counts(frame, AS_OF), own], how="horizontal")
+    with pytest.raises(ValueError, match="none were given"):
+        compute_cohort_v1(frame, default_params_v1(), AS_OF, tables)
     with pytest.raises(ValueError, match="rows of counts for"):
         compute_cohort_v1(
             frame.head(5), default_params_v1(), AS_OF, replace(tables, counted=counted)

@@ -49,50 +49,54 @@ def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
 
 def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     """The counts of :func:`narrow` partitions taken together."""
-    return _counted(pl.concat(list(parts), how="vertical"), own=False)[0]
+    sorting = _Sorting(pl.concat(list(parts), how="vertical"))
+    with ThreadPoolExecutor(max_workers=min(len(COHORT_KEYS), pl.thread_pool_size())) as pool:
+        done = dict(zip(COHORT_KEYS, pool.map(sorting.sorted_by, COHORT_KEYS), strict=True))
+    keys = {name: keys for name, (_, keys, _) in done.items()}
+    right = {name: right for name, (_, _, right) in done.items()}
+    return CohortCounts(sorting.instants, sorting.questions, keys, right)
 
 
-def counts_and_own(rows: pl.DataFrame) -> tuple[CohortCounts, pl.DataFrame]:
-    """:func:`cohort_counts` of the :func:`narrow` ``rows`` and, aligned with them, what
-    :func:`attach` gives for each (as UInt32): read off the sorts that make the counts, so a
-    run whose partitions are the rows counted searches nothing."""
-    counts, own = _counted(rows, own=True)
-    assert own is not None
-    return counts, own
+def own_counts(rows: pl.DataFrame) -> pl.DataFrame:
+    """What :func:`attach` would give each of the :func:`narrow` ``rows`` against their own
+    :func:`cohort_counts` (as UInt32), read off the sorts that make those counts instead of
+    searching them: a run whose partitions are the rows counted keeps no table."""
+    sorting = _Sorting(rows)
 
-
-def _counted(rows: pl.DataFrame, *, own: bool) -> tuple[CohortCounts, pl.DataFrame | None]:
-    """One sort by instant gives the instants, each row's place among them and the overall
-    (``g``) order; the theme's and the question's orders are sorted on their own threads."""
-    by_time = rows[TIME].arg_sort()
-    times = rows[TIME].gather(by_time)
-    new_instant = (times != times.shift()).fill_null(True)
-    instants = times.filter(new_instant)
-    in_order = (new_instant.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt64)
-    place = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(by_time, in_order)
-    names = rows["question_id"].unique().cast(pl.String).sort()
-    questions = pl.DataFrame({"question_id": names}).with_row_index("code")
-    coded = _coded(rows, instants, questions, place=place)
-    correct = rows["correct"].cast(pl.UInt32)
-
-    def sorted_by(name: str) -> tuple[pl.Series, pl.Series, pl.Series]:
-        order = by_time if name == "g" else coded[name].arg_sort()
-        keys = in_order if name == "g" else coded[name].gather(order)
-        right = pl.concat([pl.Series([0], dtype=pl.UInt32), correct.gather(order).cum_sum()])
-        return order, keys, right
+    def counted(name: str) -> dict[str, pl.Series]:
+        return _own(*sorting.sorted_by(name), name)  # each name's sort freed once counted
 
     with ThreadPoolExecutor(max_workers=min(len(COHORT_KEYS), pl.thread_pool_size())) as pool:
-        done = dict(zip(COHORT_KEYS, pool.map(sorted_by, COHORT_KEYS), strict=True))
-        keys = {name: keys for name, (_, keys, _) in done.items()}
-        right = {name: right for name, (_, _, right) in done.items()}
-        counts = CohortCounts(instants, questions, keys, right)
-        if not own:
-            return counts, None
-        each = pool.map(lambda name: _own(done[name][1], done[name][2], done[name][0], name), done)
-        return counts, pl.DataFrame({k: v for part in each for k, v in part.items()})
+        each = list(pool.map(counted, COHORT_KEYS))
+    return pl.DataFrame({column: values for part in each for column, values in part.items()})
 
 
-def _own(keys: pl.Series, right: pl.Series, order: pl.Series, name: str) -> dict[str, pl.Series]:
+class _Sorting:
+    """One sort by instant gives the instants, each row's place among them and the overall
+    (``g``) order; the theme's and the question's orders are sorted on demand (on threads)."""
+
+    def __init__(self, rows: pl.DataFrame) -> None:
+        self.by_time = rows[TIME].arg_sort()
+        times = rows[TIME].gather(self.by_time)
+        new_instant = (times != times.shift()).fill_null(True)
+        self.instants = times.filter(new_instant)
+        self.in_order = (new_instant.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt64)
+        place = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(self.by_time, self.in_order)
+        names = rows["question_id"].unique().cast(pl.String).sort()
+        self.questions = pl.DataFrame({"question_id": names}).with_row_index("code")
+        self.coded = _coded(rows, self.instants, self.questions, place=place)
+        self.correct = rows["correct"].cast(pl.UInt32)
+
+    def sorted_by(self, name: str) -> tuple[pl.Series, pl.Series, pl.Series]:
+        """Name's order of the rows, their keys in that order, and the running right answers
+        (one more value: the total)."""
+        order = self.by_time if name == "g" else self.coded[name].arg_sort()
+        keys = self.in_order if name == "g" else self.coded[name].gather(order)
+        right = self.correct.gather(order).cum_sum()
+        return order, keys, pl.concat([pl.Series([0], dtype=pl.UInt32), right])
+
+
+def _own(order: pl.Series, keys: pl.Series, right: pl.Series, name: str) -> dict[str, pl.Series]:
     """Per row in its own order, ``<name>_n`` / ``<name>_c``: in sorted order, the first
     places of its keys and of its (keys, instant) are where :func:`attach`'s searches land."""
     place = pl.int_range(pl.len(), dtype=pl.UInt32)

@@ -49,8 +49,8 @@ from pipeline.kernel.cohort_counts import (
     CohortCounts,
     attach,
     cohort_counts,
-    counts_and_own,
     narrow,
+    own_counts,
 )
 from pipeline.kernel.replay import COHORT_KEYS, ONE, TIME, History, Period, laplace, prepared
 from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
@@ -71,11 +71,13 @@ class V1Tables:
     columns one partition at a time (:func:`v1_narrow`, :func:`tables_of`), so a partition's
     rows never need the whole cohort's wide frame."""
 
-    counts: CohortCounts
+    counts: CohortCounts | None
     themes: pl.DataFrame
     overall: tuple[int, int]
     counted: pl.DataFrame | None = None
-    """For the one partition they are given to, when already found: the counts of earlier
+    """(``counts`` is None when every partition is given its ``counted`` instead.)
+
+    For the one partition they are given to, when already found: the counts of earlier
     answers before each of its :func:`v1_narrow` rows, the cohort's (:func:`tables_and_own`'s
     slice) beside the student's (:func:`student_counts`), so nothing is searched
     (:func:`~pipeline.kernel.cohort_counts.attach`) or sorted again."""
@@ -186,10 +188,10 @@ def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
 def tables_and_own(rows: pl.DataFrame) -> tuple[V1Tables, pl.DataFrame]:
     """:func:`tables_of` the :func:`v1_narrow` ``rows`` of the whole cohort (its partitions one
     after another) and, aligned with them, each row's counts of the cohort's earlier answers
-    (:func:`~pipeline.kernel.cohort_counts.counts_and_own`): a slice of them is the cohort's
-    part of a partition's ``counted`` in :func:`compute_cohort_v1`."""
-    counts, own = counts_and_own(rows)
-    return V1Tables(counts, *_answers_by_theme(rows)), own
+    (:func:`~pipeline.kernel.cohort_counts.own_counts`): a slice of them is the cohort's
+    part of a partition's ``counted`` in :func:`compute_cohort_v1`; the tables keep no
+    ``counts``, so a partition must be given its slice."""
+    return V1Tables(None, *_answers_by_theme(rows)), own_counts(rows)
 
 
 def _answers_by_theme(rows: pl.DataFrame) -> tuple[pl.DataFrame, tuple[int, int]]:
@@ -279,7 +281,11 @@ def _counts(frame: pl.DataFrame, tables: V1Tables | None) -> pl.DataFrame:
         if tables.counted.height != frame.height:
             raise ValueError(f"{tables.counted.height} rows of counts for {frame.height} answers")
         return tables.counted.cast(pl.Int64)
-    cohort = None if tables is None else attach(frame, tables.counts)
+    cohort = None
+    if tables is not None:
+        if tables.counts is None:
+            raise ValueError("these tables hand each partition its counts: none were given")
+        cohort = attach(frame, tables.counts)
     return History(frame, cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
 
 
