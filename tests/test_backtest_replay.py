@@ -21,7 +21,7 @@ import pytest
 from pipeline.contracts.params import Params
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.kernel import compute_cohort
-from pipeline.kernel.replay import History, Period
+from pipeline.kernel.replay import History, Period, group_code
 from pipeline.kernel.replay_v0 import replay_v0
 from pipeline.kernel.v1 import compute_cohort_v1, replay_v1
 from tests.reference import attempts_frame, reference
@@ -177,3 +177,18 @@ def test_v1_replay_equals_compute_cohort_v1_at_each_instant(seed: int) -> None:
         assert computed["mastery_score"][0] == Decimal(_v1_units(got["v1_mastery"])).scaleb(-4)
         state = "not_enough_evidence" if got["v1_insufficient"] else "ok"
         assert f'"state":"{state}"' in computed["breakdown_json"][0]
+
+
+@pytest.mark.parametrize("span", [7, 2**20], ids=["packed", "too wide to pack"])
+def test_a_pairs_group_code_is_equal_exactly_for_equal_pairs(span: int) -> None:
+    """Narrow pairs are packed as first · span + second, wide ones ranked: either way one code
+    below 2^32 per distinct pair, so the sums keyed by it group the same rows."""
+    rng = random.Random(span)
+    pairs = [(rng.randrange(span), rng.randrange(span)) for _ in range(500)]
+    pairs += [(span - 1, span - 1), (0, 0)]
+    rows = pl.DataFrame(pairs, schema={"user": pl.UInt32, "question": pl.UInt32}, orient="row")
+    codes = group_code(rows, ("user", "question")).to_list()
+    assert max(codes) < 2**32
+    by_pair = dict(zip(pairs, codes, strict=True))
+    assert len(set(by_pair.values())) == len(by_pair)  # distinct pairs, distinct codes
+    assert all(by_pair[pair] == code for pair, code in zip(pairs, codes, strict=True))

@@ -105,26 +105,31 @@ class Ordering:
     marks: pl.DataFrame
 
 
-def group_code(keys: Sequence[str]) -> pl.Expr:
+def group_code(rows: pl.DataFrame, keys: Sequence[str]) -> pl.Series:
     """The keys as one integer below 2^32, equal exactly for equal keys: a 32-bit code as it
-    is (a theme id shifted by 2^31 to be non-negative), two as the dense rank of the pair."""
+    is (a theme id shifted by 2^31 to be non-negative); two as first · span + (second - least)
+    when that stays below 2^32 (no sort), else as the dense rank of the pair."""
     if len(keys) > 2:
         raise ValueError("an ordering packs at most two keys")
     if not keys:
-        return pl.repeat(0, pl.len(), dtype=pl.UInt64)
+        return pl.zeros(rows.height, pl.UInt64, eager=True)
     parts = [
         (pl.col(k).cast(pl.Int64) + (2**31 if k == "theme_id" else 0)).cast(pl.UInt64) for k in keys
     ]
     if len(parts) == 1:
-        return parts[0]
-    pair: pl.Expr = (parts[0] * 2**CODE_BITS + parts[1]).rank("dense")
-    return pair.cast(pl.UInt64)
+        return rows.select(parts[0]).to_series()
+    first, second = parts
+    bounds = rows.select(top=first.max(), least=second.min(), most=second.max()).row(0)
+    top, least, most = (0 if value is None else int(value) for value in bounds)
+    if (top + 1) * (most - least + 1) <= 2**CODE_BITS:
+        return rows.select(first * (most - least + 1) + (second - least)).to_series()
+    return rows.select((first * 2**CODE_BITS + second).rank("dense").cast(pl.UInt64)).to_series()
 
 
 def ordering(rows: pl.DataFrame, keys: Sequence[str], instants: pl.Series) -> Ordering:
     """One sort of the answered ``rows`` by ``keys`` then answered_at (``instants``: the
     dense rank of each row's answered_at), shared by every sum: one 64-bit key."""
-    key = rows.select(group_code(keys) * 2**CODE_BITS + instants.cast(pl.UInt64)).to_series()
+    key = group_code(rows, keys) * 2**CODE_BITS + instants.cast(pl.UInt64)
     index = key.arg_sort()
     group = pl.col("key") // 2**CODE_BITS
     marks = pl.DataFrame({"key": key.gather(index)}).select(
