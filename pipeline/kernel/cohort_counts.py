@@ -42,9 +42,10 @@ class CohortCounts:
 
 def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """What the cohort counts need of one partition: its answered rows with a theme, their
-    question (categorical: compact), theme, instant and 0/1 outcome."""
+    question (categorical: compact), theme, instant and 0/1 outcome (one byte)."""
     rows = prepared(attempts).filter(pl.col(TIME).is_not_null())
-    return rows.select(pl.col("question_id").cast(pl.Categorical), "theme_id", TIME, "correct")
+    question = pl.col("question_id").cast(pl.Categorical)
+    return rows.select(question, "theme_id", TIME, pl.col("correct").cast(pl.UInt8))
 
 
 def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
@@ -84,7 +85,8 @@ class _Sorting:
         place = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(self.by_time, self.in_order)
         names = rows["question_id"].unique().cast(pl.String).sort()
         self.questions = pl.DataFrame({"question_id": names}).with_row_index("code")
-        self.coded = _coded(rows, self.instants, self.questions, place=place)
+        coded = _coded(rows, self.instants, self.questions, place=place)
+        self.coded = coded.drop("g")  # (g's order is the instants': ``by_time``)
         self.correct = rows["correct"].cast(pl.UInt32)
 
     def sorted_by(self, name: str) -> tuple[pl.Series, pl.Series, pl.Series]:

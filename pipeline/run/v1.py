@@ -152,8 +152,10 @@ def cohort_tables(
         return tables_of(parts)
     heights = [part.height for part in parts]
     with keep.timed("cohort_tables.count"):
-        tables, own = tables_and_own(pl.concat(parts, how="vertical", rechunk=True))
-    del parts
+        rows = pl.concat(parts, how="vertical", rechunk=True)
+        parts.clear()  # (the count is the run's peak: the parts are not kept beside their copy)
+        tables, own = tables_and_own(rows)
+        del rows
     starts = itertools.accumulate(heights, initial=0)
     for index, (start, height) in enumerate(zip(starts, heights, strict=False)):
         keep.keep_counts(index, "cohort", own.slice(start, height))
