@@ -8,9 +8,8 @@ the same whatever N is. ``RunTotals`` adds the partitions' counts up into the ru
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 
 import polars as pl
@@ -21,45 +20,15 @@ from pipeline.io.extract import Extracted, Window, read_existing_keys, read_reso
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult, compute_cohort, themes_under_two_blocks
 from pipeline.kernel.v1 import V1Tables
+from pipeline.run.clock import StageClock
 from pipeline.run.exclusions import ACTIVE_SCHEMA, drop_excluded
 from pipeline.run.exclusions import read_active as read_active_exclusions
 from pipeline.run.load import stage_frame
 from pipeline.run.reading import default_partitions, read_ahead
-from pipeline.run.spec import Progress, RunSpec, RunSummary
+from pipeline.run.spec import RunSpec, RunSummary
 from pipeline.run.v1 import KeptReads, cohort_tables, compute_v1, stage_v1
 
 STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
-
-
-class StageClock:
-    """Seconds per stage, summed over partitions, in the order the stages first ran."""
-
-    def __init__(self, progress: Progress | None = None) -> None:
-        self.seconds: dict[str, float] = {}
-        self._progress = progress
-
-    @contextmanager
-    def stage(self, name: str, detail: str = "") -> Iterator[None]:
-        if self._progress:
-            self._progress(f"{name} {detail}".strip())
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.add(name, time.perf_counter() - start)
-
-    @contextmanager
-    def sub(self, name: str) -> Iterator[None]:
-        """A sub-stage (``"extract.resolve"``) timed inside its stage, with no progress line."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.add(name, time.perf_counter() - start)
-
-    def add(self, name: str, seconds: float) -> None:
-        """Seconds spent elsewhere (a read in another thread) added under ``name``."""
-        self.seconds[name] = round(self.seconds.get(name, 0.0) + seconds, 3)
 
 
 @dataclass(frozen=True)
@@ -221,11 +190,9 @@ def computed_partitions(
     attempts are already being read while this one computes and stages: the database's core
     and ours work at once, and at most two partitions' attempts are in memory.
     """
-    with KeptReads() as kept:
+    with KeptReads(clock) as kept:
         with clock.stage("cohort_tables") if _reads_cohort(spec, partitions) else nullcontext():
             lookups = Lookups.read(store, spec, partitions, kept)
-        for step, seconds in kept.seconds.items():
-            clock.add(step, seconds)
         window = spec.window
 
         def read(index: int) -> tuple[Extracted, pl.DataFrame | None]:

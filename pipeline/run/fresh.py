@@ -42,7 +42,8 @@ from pipeline.io.store import ActiveParams, Store, open_store
 from pipeline.io.store.base import DEFAULT_LOCK_TIMEOUT
 from pipeline.io.url import DatabaseUrl
 from pipeline.run import checks, ledger, signals
-from pipeline.run.batch import Lookups, RunTotals, StageClock, compute_partition
+from pipeline.run.batch import Lookups, RunTotals, compute_partition
+from pipeline.run.clock import StageClock
 from pipeline.run.spec import RunOptions, RunSpec, RunSummary
 
 SOURCE_TABLES_READ = ("test_sessions", "session_answers", "session_questions", "question_versions")

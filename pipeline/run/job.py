@@ -18,7 +18,8 @@ from pipeline.io.export import export_from_store
 from pipeline.io.store import Store, open_store
 from pipeline.io.url import DatabaseUrl
 from pipeline.run import checks, ledger, signals
-from pipeline.run.batch import Lookups, RunTotals, StageClock, computed_partitions
+from pipeline.run.batch import Lookups, RunTotals, computed_partitions
+from pipeline.run.clock import StageClock
 from pipeline.run.load import write_parquet
 from pipeline.run.spark import (
     BucketCompute,

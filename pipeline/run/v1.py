@@ -19,9 +19,6 @@ from __future__ import annotations
 import itertools
 import tempfile
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +39,7 @@ from pipeline.kernel.v1 import (
     tables_of,
     v1_narrow,
 )
+from pipeline.run.clock import StageClock
 from pipeline.run.exclusions import drop_excluded
 from pipeline.run.load import stage_frame
 from pipeline.run.reading import read_ahead
@@ -59,12 +57,11 @@ class KeptReads:
     answers (``counted`` of :class:`~pipeline.kernel.v1.V1Tables`): the student's, counted as
     it is read, and the cohort's, once the tables are made."""
 
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        """Where the tables' pass spent its time beside the reads (``stage_seconds``)."""
+    def __init__(self, clock: StageClock) -> None:
+        self.clock = clock  # where the tables' pass spends its time beside the reads
         self._kept: dict[int, Extracted] = {}  # each without its attempts
         self._folder: tempfile.TemporaryDirectory[str] | None = None
-        self._making = threading.Lock()  # two reads ahead may keep their first file at once
+        self._making = threading.Lock()  # (reads ahead, on their threads, ask for paths too)
 
     def __enter__(self) -> KeptReads:
         return self
@@ -83,23 +80,14 @@ class KeptReads:
         return Path(self._folder.name) / f"{index}.{kind}.arrow"
 
     def keep(self, index: int, extracted: Extracted) -> None:
-        with self.timed("cohort_tables.keep"):
+        with self.clock.sub("cohort_tables.keep"):
             extracted.attempts.write_ipc(self._path(index))
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
     def keep_counts(self, index: int, kind: str, counts: pl.DataFrame) -> None:
         """Part ``kind`` of partition ``index``'s counts before each answer (``counted``)."""
-        with self.timed("cohort_tables.keep"):
+        with self.clock.sub("cohort_tables.keep"):
             counts.write_ipc(self._path(index, kind))
-
-    @contextmanager
-    def timed(self, name: str) -> Iterator[None]:
-        began = time.perf_counter()
-        try:
-            yield
-        finally:
-            with self._making:  # (two reading threads may add at once)
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
 
     def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
         """Partition ``index`` as kept and its counts (if kept), its files removed; its profile
@@ -137,13 +125,13 @@ def cohort_tables(
     for index, partition_read in enumerate(read_ahead(read, chunks, ahead=store.concurrent_reads)):
         extracted = partition_read()
         if keep is not None:  # checked here, as the run would, while the next one is read
-            with keep.timed("cohort_tables.validate_input"):
+            with keep.clock.sub("cohort_tables.validate_input"):
                 validate_attempts(extracted.attempts)
             keep.keep(index, replace(extracted, validated=True))
         attempts, _ = drop_excluded(extracted.attempts, exclusions)
         del extracted
         if keep is not None:
-            with keep.timed("cohort_tables.student"):
+            with keep.clock.sub("cohort_tables.student"):
                 student = student_counts(attempts, spec.as_of)
             keep.keep_counts(index, "student", student)
         parts.append(v1_narrow(attempts, spec.as_of))
@@ -151,7 +139,7 @@ def cohort_tables(
     if keep is None:
         return tables_of(parts)
     heights = [part.height for part in parts]
-    with keep.timed("cohort_tables.count"):
+    with keep.clock.sub("cohort_tables.count"):
         rows = pl.concat(parts, how="vertical", rechunk=True)
         parts.clear()  # (the count is the run's peak: the parts are not kept beside their copy)
         tables, own = tables_and_own(rows)
