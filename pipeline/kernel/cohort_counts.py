@@ -9,6 +9,10 @@ then finds, by two binary searches, where its keys start and where its (keys, in
 starts: the answers between are those of its keys strictly before its instant, and the
 running count gives the right ones. No join, no per-instant table; integers, so the same
 numbers as an unpartitioned replay (``History.count``) whatever the partitioning.
+
+When the partitions to be scored are the very rows counted (a whole-cohort run), the searches
+are not needed: :func:`own_counts` reads every row's two places off the sorts themselves and
+puts the counts back in the rows' order, to be sliced by partition.
 """
 
 from __future__ import annotations
