@@ -221,9 +221,9 @@ def sums_before(
     window's older part is the same difference at the first row inside the window, found by a
     binary search of the keys' code · 2^63 + microseconds since the first answer.
     """
+    needed = rows.select(*([TIME] if window is not None else []), **values)  # (time: windows)
     ordered = pl.concat(
-        [rows.select(TIME, **values).select(pl.all().gather(order.index)), order.marks],
-        how="horizontal",
+        [needed.select(pl.all().gather(order.index)), order.marks], how="horizontal"
     )
     if window is not None:
         span = pl.lit((window + MICROSECOND) // MICROSECOND, pl.Int128)
