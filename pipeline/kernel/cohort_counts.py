@@ -18,12 +18,11 @@ puts the counts back in the rows' order, to be sliced by partition.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.kernel.replay import COHORT_KEYS, TIME, prepared
+from pipeline.kernel.replay import COHORT_KEYS, TIME, on_threads, prepared
 
 _SHIFT = 2**32
 _NO_QUESTION = 2**32 - 1  # the code of a question the cohort never answered: nothing before it
@@ -55,8 +54,8 @@ def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
 def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     """The counts of :func:`narrow` partitions taken together."""
     sorting = _Sorting(pl.concat(list(parts), how="vertical"))
-    with ThreadPoolExecutor(max_workers=min(len(COHORT_KEYS), pl.thread_pool_size())) as pool:
-        done = dict(zip(COHORT_KEYS, pool.map(sorting.sorted_by, COHORT_KEYS), strict=True))
+    names = list(COHORT_KEYS)
+    done = dict(zip(names, on_threads(sorting.sorted_by, names), strict=True))
     keys = {name: keys for name, (_, keys, _) in done.items()}
     right = {name: right for name, (_, _, right) in done.items()}
     return CohortCounts(sorting.instants, sorting.questions, keys, right)
@@ -71,8 +70,7 @@ def own_counts(rows: pl.DataFrame) -> pl.DataFrame:
     def counted(name: str) -> dict[str, pl.Series]:
         return _own(*sorting.sorted_by(name), name)  # each name's sort freed once counted
 
-    with ThreadPoolExecutor(max_workers=min(len(COHORT_KEYS), pl.thread_pool_size())) as pool:
-        each = list(pool.map(counted, COHORT_KEYS))
+    each = on_threads(counted, list(COHORT_KEYS))
     return pl.DataFrame({column: values for part in each for column, values in part.items()})
 
 

@@ -37,11 +37,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 import polars as pl
 
 from pipeline.contracts.frames import ATTEMPT_SCHEMA
 from pipeline.contracts.scope import utc
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 TIME = "answered_at"
 MICROSECOND = timedelta(microseconds=1)
@@ -179,9 +183,7 @@ class History:
             partial(self.count, keys, prefix) for prefix, keys in own.items()
         ]
         jobs += [partial(self.counts, name) for name in cohort]
-        with ThreadPoolExecutor(max_workers=min(len(jobs), pl.thread_pool_size())) as pool:
-            parts: list[pl.DataFrame] = list(pool.map(lambda job: job(), jobs))
-        return pl.concat(parts, how="horizontal")
+        return pl.concat(on_threads(lambda job: job(), jobs), how="horizontal")
 
     def count(self, keys: Sequence[str], prefix: str) -> pl.DataFrame:
         """``<prefix>_n`` / ``<prefix>_c``: the answers and right answers of the same keys
@@ -241,6 +243,13 @@ def sums_before(
             value = value - (excl.gather(pl.col("first")) - group_base)
         before[name] = value
     return ordered.select(**before).select(pl.all().gather(order.inverse))
+
+
+def on_threads(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``work`` of each item, in order, on as many threads as Polars has: one sort leaves a
+    core idle part of the time, and Polars releases the GIL."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(items), pl.thread_pool_size()))) as pool:
+        return list(pool.map(work, items))
 
 
 def laplace(
