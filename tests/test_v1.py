@@ -19,7 +19,7 @@ from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.kernel.v1 import (
     compute_cohort_v1,
-    student_counts,
+    narrow_and_student,
     tables_and_own,
     tables_of,
     v1_narrow,
@@ -217,9 +217,11 @@ def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
     tables, own = tables_and_own(pl.concat([v1_narrow(frame, AS_OF) for frame in frames]))
     parts, start = [], 0
     for frame in frames:
-        cohort = own.slice(start, v1_narrow(frame, AS_OF).height)
+        narrowed, student = narrow_and_student(frame, AS_OF)
+        assert narrowed.equals(v1_narrow(frame, AS_OF))
+        cohort = own.slice(start, narrowed.height)
         start += cohort.height
-        counted = pl.concat([student_counts(frame, AS_OF), cohort], how="horizontal")
+        counted = pl.concat([student, cohort], how="horizontal")
         parts.append(compute_cohort_v1(frame, params, AS_OF, replace(tables, counted=counted)))
     assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
 
@@ -255,7 +257,7 @@ def test_a_partitions_counts_must_be_its_own() -> None:
     attempts = random_attempts(9, sessions=20)
     frame = attempts_frame(attempts)
     tables, own = tables_and_own(v1_narrow(frame, AS_OF))
-    counted = pl.concat([student_counts(frame, AS_OF), own], how="horizontal")
+    counted = pl.concat([narrow_and_student(frame, AS_OF)[1], own], how="horizontal")
     with pytest.raises(ValueError, match="none were given"):
         compute_cohort_v1(frame, default_params_v1(), AS_OF, tables)
     with pytest.raises(ValueError, match="rows of counts for"):

@@ -46,7 +46,11 @@ class CohortCounts:
 def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """What the cohort counts need of one partition: its answered rows with a theme, their
     question (categorical: compact), theme, instant and 0/1 outcome (one byte)."""
-    rows = prepared(attempts).filter(pl.col(TIME).is_not_null())
+    return narrow_columns(prepared(attempts).filter(pl.col(TIME).is_not_null()))
+
+
+def narrow_columns(rows: pl.DataFrame) -> pl.DataFrame:
+    """:func:`narrow`'s columns of answered rows already :func:`prepared`."""
     question = pl.col("question_id").cast(pl.Categorical)
     return rows.select(question, "theme_id", TIME, pl.col("correct").cast(pl.UInt8))
 

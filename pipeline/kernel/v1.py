@@ -50,6 +50,7 @@ from pipeline.kernel.cohort_counts import (
     attach,
     cohort_counts,
     narrow,
+    narrow_columns,
     own_counts,
 )
 from pipeline.kernel.replay import COHORT_KEYS, ONE, TIME, History, Period, laplace, prepared
@@ -79,7 +80,7 @@ class V1Tables:
 
     For the one partition they are given to, when already found: the counts of earlier
     answers before each of its :func:`v1_narrow` rows, the cohort's (:func:`tables_and_own`'s
-    slice) beside the student's (:func:`student_counts`), so nothing is searched
+    slice) beside the student's (:func:`narrow_and_student`), so nothing is searched
     (:func:`~pipeline.kernel.cohort_counts.attach`) or sorted again."""
 
 
@@ -109,12 +110,15 @@ def rated(counts: pl.DataFrame, params: ParamsV1) -> pl.DataFrame:
     return rated.with_columns(q_units=units(pl.col("question_rate"), RATE_UNITS)).collect()
 
 
-def student_counts(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """The student's own answers (right ones) before each :func:`v1_narrow` row, overall, of
-    its theme and of its question (UInt32, aligned with those rows): the part of a partition's
-    counts that needs no other partition, so a run can count it while the cohort is read."""
+def narrow_and_student(
+    attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`v1_narrow` of one partition and, aligned with those rows, the student's own
+    answers (right ones) before each, overall, of its theme and of its question (UInt32): the
+    part of a partition's counts that needs no other partition, so a run can count it while
+    the cohort is read (the input prepared once for both)."""
     frame = _answered_until(prepared(attempts), utc(as_of))
-    return History(frame).tallies(STUDENT_KEYS).cast(pl.UInt32)
+    return narrow_columns(frame), History(frame).tallies(STUDENT_KEYS).cast(pl.UInt32)
 
 
 def rates(

@@ -34,7 +34,7 @@ from pipeline.kernel import CohortResult
 from pipeline.kernel.v1 import (
     V1Tables,
     compute_cohort_v1,
-    student_counts,
+    narrow_and_student,
     tables_and_own,
     tables_of,
     v1_narrow,
@@ -93,10 +93,9 @@ class KeptReads:
         """Partition ``index`` as kept and its counts (if kept), its files removed; its profile
         is its read's in the tables' pass (the ``cohort_tables`` stage holds that)."""
         kept = replace(self._kept.pop(index), attempts=self._take(index, "attempts"))
-        kinds = [kind for kind in COUNTS if self._path(index, kind).exists()]
-        if len(kinds) < len(COUNTS):
+        if not all(self._path(index, kind).exists() for kind in COUNTS):
             return kept, None
-        return kept, pl.concat([self._take(index, kind) for kind in kinds], how="horizontal")
+        return kept, pl.concat([self._take(index, kind) for kind in COUNTS], how="horizontal")
 
     def _take(self, index: int, kind: str) -> pl.DataFrame:
         path = self._path(index, kind)
@@ -130,12 +129,14 @@ def cohort_tables(
             keep.keep(index, replace(extracted, validated=True))
         attempts, _ = drop_excluded(extracted.attempts, exclusions)
         del extracted
-        if keep is not None:
-            with keep.clock.sub("cohort_tables.student"):
-                student = student_counts(attempts, spec.as_of)
-            keep.keep_counts(index, "student", student)
-        parts.append(v1_narrow(attempts, spec.as_of))
+        if keep is None:
+            parts.append(v1_narrow(attempts, spec.as_of))
+            continue
+        with keep.clock.sub("cohort_tables.student"):
+            narrowed, student = narrow_and_student(attempts, spec.as_of)
         del attempts
+        keep.keep_counts(index, "student", student)
+        parts.append(narrowed)
     if keep is None:
         return tables_of(parts)
     heights = [part.height for part in parts]
