@@ -21,7 +21,7 @@ import pytest
 from pipeline.contracts.params import Params
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.kernel import compute_cohort
-from pipeline.kernel.replay import History, Period, group_code
+from pipeline.kernel.replay import History, InstantOrder, Period, group_code
 from pipeline.kernel.replay_v0 import replay_v0
 from pipeline.kernel.v1 import compute_cohort_v1, replay_v1
 from tests.reference import attempts_frame, reference
@@ -192,3 +192,17 @@ def test_a_pairs_group_code_is_equal_exactly_for_equal_pairs(span: int) -> None:
     by_pair = dict(zip(pairs, codes, strict=True))
     assert len(set(by_pair.values())) == len(by_pair)  # distinct pairs, distinct codes
     assert all(by_pair[pair] == code for pair, code in zip(pairs, codes, strict=True))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regrouping_the_instant_order_gives_the_order_by_code_then_instant(seed: int) -> None:
+    """One key's ordering regroups the instant order by its code instead of sorting: the same
+    order as sorting by (code, instant), ties of one instant in either order."""
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    codes = [rng.randrange(7) for _ in range(400)]
+    times = [start + timedelta(seconds=rng.randrange(50)) for _ in codes]
+    by_instant = InstantOrder.of(pl.Series(times, dtype=pl.Datetime("us", "UTC")))
+    order = by_instant.by_code(pl.Series(codes, dtype=pl.UInt64)).to_list()
+    assert sorted(order) == list(range(len(codes)))  # every row once
+    assert [(codes[i], times[i]) for i in order] == sorted(zip(codes, times, strict=True))

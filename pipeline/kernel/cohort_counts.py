@@ -22,7 +22,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.kernel.replay import COHORT_KEYS, TIME, on_threads, prepared
+from pipeline.kernel.replay import (
+    COHORT_KEYS,
+    TIME,
+    InstantOrder,
+    on_threads,
+    prepared,
+    regrouped,
+)
 
 _SHIFT = 2**32
 _NO_QUESTION = 2**32 - 1  # the code of a question the cohort never answered: nothing before it
@@ -36,7 +43,8 @@ class CohortCounts:
     instants: pl.Series
     """The distinct answered_at of the cohort, ascending."""
     questions: pl.DataFrame
-    """``question_id`` (text) and its ``code``, the place in ascending order."""
+    """``question_id`` (text) and its ``code`` in the keys (the counted rows' categorical
+    code: :func:`attach` looks a partition's questions up by text)."""
     keys: dict[str, pl.Series]
     """Per name, every answer's code · 2^32 + instant place, ascending."""
     right: dict[str, pl.Series]
@@ -67,12 +75,18 @@ def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
 
 def own_counts(rows: pl.DataFrame) -> pl.DataFrame:
     """What :func:`attach` would give each of the :func:`narrow` ``rows`` against their own
-    :func:`cohort_counts` (as UInt32), read off the sorts that make those counts instead of
+    :func:`cohort_counts` (as UInt32), read off the orders that make those counts instead of
     searching them: a run whose partitions are the rows counted keeps no table."""
     sorting = _Sorting(rows)
+    to_rows = sorting.by_instant.index
 
     def counted(name: str) -> dict[str, pl.Series]:
-        return _own(*sorting.sorted_by(name), name)  # each name's sort freed once counted
+        packed = _own(*sorting.sorted_by(name))  # each name's order freed once counted
+        back = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(to_rows, packed)
+        return {
+            f"{name}_n": (back // _SHIFT).cast(pl.UInt32),
+            f"{name}_c": (back % _SHIFT).cast(pl.UInt32),
+        }
 
     each = on_threads(counted, list(COHORT_KEYS))
     return pl.DataFrame({column: values for part in each for column, values in part.items()})
@@ -80,33 +94,42 @@ def own_counts(rows: pl.DataFrame) -> pl.DataFrame:
 
 class _Sorting:
     """One sort by instant gives the instants, each row's place among them and the overall
-    (``g``) order; the theme's and the question's orders are sorted on demand (on threads)."""
+    (``g``) order; the theme's and the question's orders regroup it on demand (on threads).
+    Orders are of positions in instant order: the columns are put in that order once, and
+    each name's order reads them a group at a time, in order."""
 
     def __init__(self, rows: pl.DataFrame) -> None:
-        self.by_time = rows[TIME].arg_sort()
-        times = rows[TIME].gather(self.by_time)
-        new_instant = (times != times.shift()).fill_null(True)
-        self.instants = times.filter(new_instant)
-        self.in_order = (new_instant.cast(pl.UInt32).cum_sum() - 1).cast(pl.UInt64)
-        place = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(self.by_time, self.in_order)
-        names = rows["question_id"].unique().cast(pl.String).sort()
-        self.questions = pl.DataFrame({"question_id": names}).with_row_index("code")
-        coded = _coded(rows, self.instants, self.questions, place=place)
-        self.coded = coded.drop("g")  # (g's order is the instants': ``by_time``)
-        self.correct = rows["correct"].cast(pl.UInt32)
+        self.by_instant = by = InstantOrder.of(rows[TIME])
+        self.instants = by.times.filter(by.new_instant)
+        asked = rows["question_id"].cast(pl.Categorical)
+        seen = asked.unique()
+        named = {"question_id": seen.cast(pl.String), "code": seen.to_physical()}
+        self.questions = pl.DataFrame(named).sort("question_id")
+        columns = {
+            "t": (rows["theme_id"].cast(pl.Int64) + 2**31).cast(pl.UInt64),
+            "q": asked.to_physical().cast(pl.UInt64),
+            "correct": rows["correct"].cast(pl.UInt32),
+        }
+        timed = pl.DataFrame(columns).select(pl.all().gather(by.index))
+        self.timed = timed.with_columns(place=by.in_order.cast(pl.UInt64))
 
-    def sorted_by(self, name: str) -> tuple[pl.Series, pl.Series, pl.Series]:
-        """Name's order of the rows, their keys in that order, and the running right answers
-        (one more value: the total)."""
-        order = self.by_time if name == "g" else self.coded[name].arg_sort()
-        keys = self.in_order if name == "g" else self.coded[name].gather(order)
-        right = self.correct.gather(order).cum_sum()
-        return order, keys, pl.concat([pl.Series([0], dtype=pl.UInt32), right])
+    def sorted_by(self, name: str) -> tuple[pl.Series | None, pl.Series, pl.Series]:
+        """Name's order (positions in instant order; None: that order itself), the rows' keys
+        in it, and the running right answers (one more value: the total)."""
+        if name == "g":
+            order, ordered = None, self.timed.select("correct", key="place")
+        else:
+            order = regrouped(self.timed[name])
+            key = pl.col(name) * _SHIFT + pl.col("place")
+            ordered = self.timed.select(pl.col("correct").gather(order), key=key.gather(order))
+        right = ordered["correct"].cum_sum()
+        return order, ordered["key"], pl.concat([pl.Series([0], dtype=pl.UInt32), right])
 
 
-def _own(order: pl.Series, keys: pl.Series, right: pl.Series, name: str) -> dict[str, pl.Series]:
-    """Per row in its own order, ``<name>_n`` / ``<name>_c``: in sorted order, the first
-    places of its keys and of its (keys, instant) are where :func:`attach`'s searches land."""
+def _own(order: pl.Series | None, keys: pl.Series, right: pl.Series) -> pl.Series:
+    """Per row in instant order, n · 2^32 + c: the answers (right ones) of its keys before
+    its instant. In sorted order, the first places of its keys and of its (keys, instant)
+    are where :func:`attach`'s searches land."""
     place = pl.int_range(pl.len(), dtype=pl.UInt32)
     group = pl.col("key") // _SHIFT
     first = {
@@ -117,15 +140,12 @@ def _own(order: pl.Series, keys: pl.Series, right: pl.Series, name: str) -> dict
         pl.when(new).then(place).forward_fill().alias(alias) for alias, new in first.items()
     )
     start, before = at["start"], at["before"]
-    # n · 2^32 + c, put back in the rows' order by one scatter, then taken apart
     packed = (before - start).cast(pl.UInt64) * _SHIFT + (
         right.gather(before) - right.gather(start)
     )
-    back = pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed)
-    return {
-        f"{name}_n": (back // _SHIFT).cast(pl.UInt32),
-        f"{name}_c": (back % _SHIFT).cast(pl.UInt32),
-    }
+    if order is None:
+        return packed
+    return pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed)
 
 
 def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:
@@ -143,19 +163,13 @@ def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
-def _coded(
-    rows: pl.DataFrame,
-    instants: pl.Series,
-    questions: pl.DataFrame,
-    place: pl.Series | None = None,
-) -> pl.DataFrame:
+def _coded(rows: pl.DataFrame, instants: pl.Series, questions: pl.DataFrame) -> pl.DataFrame:
     """Per row and name, the 64-bit key: code of its keys · 2^32 + its instant's place (the
-    count of cohort instants before it; ``place`` when already known). A question's code is
-    looked up once per distinct question of ``rows``, not per row."""
+    count of cohort instants before it). A question's code is looked up once per distinct
+    question of ``rows``, not per row."""
     if rows.is_empty():  # (Polars cannot type the empty replacement's arithmetic)
         return pl.DataFrame(schema=dict.fromkeys(COHORT_KEYS, pl.UInt64))
-    if place is None:
-        place = instants.search_sorted(rows[TIME], side="left")
+    place = instants.search_sorted(rows[TIME], side="left")
     asked = rows["question_id"].cast(pl.Categorical)
     seen = asked.unique().to_frame()
     named = seen.with_columns(name=pl.col("question_id").cast(pl.String))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -130,39 +131,98 @@ def group_code(rows: pl.DataFrame, keys: Sequence[str]) -> pl.Series:
     return rows.select((first * 2**CODE_BITS + second).rank("dense").cast(pl.UInt64)).to_series()
 
 
-def ordering(rows: pl.DataFrame, keys: Sequence[str], instants: pl.Series) -> Ordering:
-    """One sort of the answered ``rows`` by ``keys`` then answered_at (``instants``: the
-    dense rank of each row's answered_at), shared by every sum: one 64-bit key."""
-    key = group_code(rows, keys) * 2**CODE_BITS + instants.cast(pl.UInt64)
-    index = key.arg_sort()
+@dataclass(frozen=True)
+class InstantOrder:
+    """One sort of answers by instant: ``index`` (their positions in instant order), ``times``
+    (their instants in that order), ``new_instant`` and ``in_order`` (in that order, the first
+    answer of its instant, and its instant's dense rank from 0), and ``place`` (that rank in
+    the answers' own order)."""
+
+    index: pl.Series
+    times: pl.Series
+    new_instant: pl.Series
+    in_order: pl.Series
+    place: pl.Series
+
+    @classmethod
+    def of(cls, times: pl.Series) -> InstantOrder:
+        index = times.arg_sort()
+        ordered = times.gather(index)
+        new_instant = (ordered != ordered.shift()).fill_null(True)
+        in_order = new_instant.cast(pl.UInt32).cum_sum() - 1
+        place = pl.zeros(times.len(), pl.UInt32, eager=True).scatter(index, in_order)
+        return cls(index, ordered, new_instant, in_order, place)
+
+    def by_code(self, code: pl.Series) -> pl.Series:
+        """The answers' positions in (``code``, instant) order: this order regrouped by code
+        (:func:`regrouped`)."""
+        return regrouped(code.gather(self.index), self.index)
+
+    def ordering(self) -> Ordering:
+        """The :class:`Ordering` of no keys (every answer by instant), from this sort."""
+        marks = pl.DataFrame({"new_instant": self.new_instant}).select(
+            group=pl.zeros(pl.len(), pl.UInt64),
+            new_group=pl.int_range(pl.len()) == 0,
+            new_instant="new_instant",
+        )
+        return Ordering(self.index, _inverse(self.index), marks)
+
+
+def regrouped(code: pl.Series, at: pl.Series | None = None) -> pl.Series:
+    """``at`` (default: the positions 0, 1, …) regrouped by ``code``: codes ascending, each
+    code's in their order. A group-by keeps each group's rows in their order (Polars says so),
+    so for a code of few values (a student, a theme, a question) nothing is sorted but them."""
+    at = pl.int_range(code.len(), dtype=pl.UInt32, eager=True) if at is None else at
+    grouped = pl.DataFrame({"code": code, "at": at}).group_by("code").agg("at").sort("code")
+    return grouped["at"].explode()
+
+
+def _inverse(index: pl.Series) -> pl.Series:
+    """Each row's place in the order ``index`` lists them."""
+    places = pl.int_range(index.len(), eager=True).cast(index.dtype)
+    return pl.zeros(index.len(), index.dtype, eager=True).scatter(index, places)
+
+
+def ordering(rows: pl.DataFrame, keys: Sequence[str], by_instant: InstantOrder) -> Ordering:
+    """The answered ``rows`` in (``keys``, answered_at) order, shared by every sum: one
+    64-bit key, the keys' code · 2^32 + the instant's rank. One key has few codes: the
+    instant order regrouped (:meth:`InstantOrder.by_code`); a pair has many: one sort."""
+    code = group_code(rows, keys)
+    key = code * 2**CODE_BITS + by_instant.place.cast(pl.UInt64)
+    index = by_instant.by_code(code) if len(keys) == 1 else key.arg_sort()
     group = pl.col("key") // 2**CODE_BITS
     marks = pl.DataFrame({"key": key.gather(index)}).select(
         group=group,
         new_group=(group != group.shift()).fill_null(True),
         new_instant=(pl.col("key") != pl.col("key").shift()).fill_null(True),
     )
-    places = pl.int_range(index.len(), eager=True).cast(index.dtype)
-    inverse = pl.zeros(index.len(), index.dtype, eager=True).scatter(index, places)
-    return Ordering(index, inverse, marks)
+    return Ordering(index, _inverse(index), marks)
 
 
 @dataclass
 class History:
     """A prepared frame (all its rows: v0 counts unanswered ones too), its answered ``rows``
-    (what every sum is aligned with), their ``instants`` (the dense rank of answered_at), the
-    orderings made so far (each made once) and, for one partition of a cohort, ``cohort``:
-    the whole cohort's :data:`COHORT_KEYS` counts aligned with ``rows``
-    (:mod:`pipeline.kernel.cohort_counts`)."""
+    (what every sum is aligned with), their order by answered_at (``by_instant``: one sort,
+    which every ordering starts from), the orderings made so far (each made once) and, for
+    one partition of a cohort, ``cohort``: the whole cohort's :data:`COHORT_KEYS` counts
+    aligned with ``rows`` (:mod:`pipeline.kernel.cohort_counts`)."""
 
     frame: pl.DataFrame
     cohort: pl.DataFrame | None = None
     rows: pl.DataFrame = field(init=False)
-    instants: pl.Series = field(init=False)
+    by_instant: InstantOrder = field(init=False)
     orderings: dict[tuple[str, ...], Ordering] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rows = self.frame.filter(pl.col(TIME).is_not_null())
-        self.instants = self.rows[TIME].rank("dense")
+        self.by_instant = InstantOrder.of(self.rows[TIME])
+
+    def with_columns(self, **columns: pl.Series) -> History:
+        """This history with more columns on its answered rows (the same rows in the same
+        order), sharing its orderings: none is made again."""
+        wider = copy(self)
+        wider.rows = self.rows.with_columns(**columns)
+        return wider
 
     @classmethod
     def of(cls, attempts: pl.LazyFrame | pl.DataFrame) -> History:
@@ -204,7 +264,8 @@ class History:
         """:func:`sums_before` over the answered rows, with the keys' ordering made once."""
         key = tuple(keys)
         if key not in self.orderings:
-            self.orderings[key] = ordering(self.rows, key, self.instants)
+            made = ordering(self.rows, key, self.by_instant) if key else self.by_instant.ordering()
+            self.orderings[key] = made
         return sums_before(self.rows, self.orderings[key], values, window)
 
 

@@ -150,9 +150,7 @@ def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFram
     :func:`compute_cohort_v1` computes it over the same input), ``v1_attempts`` (answers of the
     theme in the lookback) and ``v1_insufficient`` (fewer than ``min_attempts``)."""
     rates_ = answer_rates(history, params)
-    valued = History(history.rows.with_columns(q_units=rates_["q_units"]), history.cohort)
-    valued.instants = history.instants  # the same rows in the same order
-    valued.orderings.update(history.orderings)
+    valued = history.with_columns(q_units=rates_["q_units"])
     lookback = timedelta(days=params.lookback_days)
     windows = {"s": (("user",), lookback), "st": (("user", "theme_id"), lookback)}
     windows["r"] = (("user",), timedelta(hours=params.recent_hours))
