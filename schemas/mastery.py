@@ -41,6 +41,29 @@ def is_json_object(text: pl.Expr) -> pl.Expr:
     return text.str.strip_chars().str.starts_with("{") & text.str.json_path_match("$").is_not_null()
 
 
+def json_objects(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """:func:`is_json_object` of ``column``, twice as fast when every text passes: the column
+    is first parsed at once by ``json_decode``, which is as strict (NaN, trailing commas and
+    text, single quotes are refused) but only says that some text failed, not which, and lets
+    an escaped lone surrogate through; so on any failure, or such an escape, each text is
+    parsed alone."""
+    text = pl.col(column)
+    starts = text.str.strip_chars_start().str.starts_with("{")
+    surrogate = text.str.contains(r"\\u[dD][89a-fA-F]")
+    try:
+        parsed = text.str.json_decode(_ANY_OBJECT).null_count()  # (every text parsed)
+        checks = {"passed": starts.all(), "escaped": surrogate.any(), "parsed": parsed}
+        passed, escaped, _ = frame.select(**checks).collect().row(0)
+    except pl.exceptions.PolarsError:  # (the decode refused some text)
+        passed = escaped = None
+    if passed and not escaped:
+        return frame.select(text.is_not_null())
+    return frame.select(is_json_object(text))
+
+
+_ANY_OBJECT = pl.Struct({"_": pl.Int8})  # the decode only checks: no field needs filling
+
+
 class MasteryRows(pa.DataFrameModel):
     """One row per (user_id, theme_id), as computed by the kernel (SPEC §4)."""
 
@@ -69,7 +92,7 @@ class MasteryRows(pa.DataFrameModel):
     @pa.check("breakdown_json", name="json_object")
     @classmethod
     def breakdown_is_json_object(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(is_json_object(pl.col(data.key)))
+        return json_objects(data.lazyframe, data.key)
 
     @pa.dataframe_check(name="correct_total <= attempts_total", n_failure_cases=ROW_FAILURE_CASES)
     @classmethod

@@ -133,8 +133,32 @@ def test_negative_attempts_fails() -> None:
 
 @pytest.mark.parametrize(
     "breakdown",
-    ['{"reason": "insufficient_attempts"', "not json", "[1, 2]", '"{quoted}"', "", None],
-    ids=["truncated", "not-json", "array", "json-string", "empty", "null"],
+    [
+        '{"reason": "insufficient_attempts"',
+        "not json",
+        "[1, 2]",
+        '"{quoted}"',
+        "",
+        None,
+        '{"score": NaN}',
+        '{"a": 1,}',
+        "{'a': 1}",
+        '{"a": 1} trailing',
+        '{"a": "\\ud800"}',
+    ],
+    ids=[
+        "truncated",
+        "not-json",
+        "array",
+        "json-string",
+        "empty",
+        "null",
+        "nan",
+        "trailing-comma",
+        "single-quotes",
+        "trailing-text",
+        "lone-surrogate",
+    ],
 )
 def test_breakdown_must_be_a_json_object(breakdown: str | None) -> None:
     frame = mastery_frame().with_columns(
