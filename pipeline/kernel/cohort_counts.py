@@ -69,7 +69,8 @@ def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     names = list(COHORT_KEYS)
     done = dict(zip(names, on_threads(sorting.sorted_by, names), strict=True))
     keys = {name: keys for name, (_, keys, _) in done.items()}
-    right = {name: right for name, (_, _, right) in done.items()}
+    zero = pl.Series([0], dtype=pl.UInt32)
+    right = {name: pl.concat([zero, right.cum_sum()]) for name, (_, _, right) in done.items()}
     return CohortCounts(sorting.instants, sorting.questions, keys, right)
 
 
@@ -114,38 +115,34 @@ class _Sorting:
         self.timed = timed.with_columns(place=by.in_order.cast(pl.UInt64))
 
     def sorted_by(self, name: str) -> tuple[pl.Series | None, pl.Series, pl.Series]:
-        """Name's order (positions in instant order; None: that order itself), the rows' keys
-        in it, and the running right answers (one more value: the total)."""
+        """Name's order (positions in instant order; None: that order itself), and the rows'
+        keys and outcomes (0/1) in it."""
         if name == "g":
             order, ordered = None, self.timed.select("correct", key="place")
         else:
             order = regrouped(self.timed[name])
             key = pl.col(name) * _SHIFT + pl.col("place")
             ordered = self.timed.select(pl.col("correct").gather(order), key=key.gather(order))
-        right = ordered["correct"].cum_sum()
-        return order, ordered["key"], pl.concat([pl.Series([0], dtype=pl.UInt32), right])
+        return order, ordered["key"], ordered["correct"]
 
 
-def _own(order: pl.Series | None, keys: pl.Series, right: pl.Series) -> pl.Series:
+def _own(order: pl.Series | None, keys: pl.Series, correct: pl.Series) -> pl.Series:
     """Per row in instant order, n · 2^32 + c: the answers (right ones) of its keys before
-    its instant. In sorted order, the first places of its keys and of its (keys, instant)
-    are where :func:`attach`'s searches land."""
-    place = pl.int_range(pl.len(), dtype=pl.UInt32)
+    its instant. In sorted order, one running sum of 2^32 + outcome, read where the row's
+    (keys, instant) starts minus where its keys start (where :func:`attach`'s searches
+    land)."""
+    value = pl.col("correct").cast(pl.UInt64) + _SHIFT
+    before = value.cum_sum() - value
     group = pl.col("key") // _SHIFT
-    first = {
-        "start": (group != group.shift()).fill_null(True),
-        "before": (pl.col("key") != pl.col("key").shift()).fill_null(True),
-    }
-    at = pl.DataFrame({"key": keys}).select(
-        pl.when(new).then(place).forward_fill().alias(alias) for alias, new in first.items()
-    )
-    start, before = at["start"], at["before"]
-    packed = (before - start).cast(pl.UInt64) * _SHIFT + (
-        right.gather(before) - right.gather(start)
+    new_group = (group != group.shift()).fill_null(True)
+    new_key = (pl.col("key") != pl.col("key").shift()).fill_null(True)
+    packed = pl.DataFrame({"key": keys, "correct": correct}).select(
+        pl.when(new_key).then(before).forward_fill()
+        - pl.when(new_group).then(before).forward_fill()
     )
     if order is None:
-        return packed
-    return pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed)
+        return packed.to_series()
+    return pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed.to_series())
 
 
 def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:
