@@ -41,6 +41,9 @@ def is_json_object(text: pl.Expr) -> pl.Expr:
     return text.str.strip_chars().str.starts_with("{") & text.str.json_path_match("$").is_not_null()
 
 
+_ANY_OBJECT = pl.Struct({"_": pl.Int8})  # the decode only checks: no field needs filling
+
+
 def json_objects(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
     """:func:`is_json_object` of ``column``, twice as fast when every text passes: the column
     is first parsed at once by ``json_decode``, which is as strict (NaN, trailing commas and
@@ -59,9 +62,6 @@ def json_objects(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
     if passed and not escaped:
         return frame.select(text.is_not_null())
     return frame.select(is_json_object(text))
-
-
-_ANY_OBJECT = pl.Struct({"_": pl.Int8})  # the decode only checks: no field needs filling
 
 
 class MasteryRows(pa.DataFrameModel):

@@ -26,6 +26,7 @@ from pipeline.kernel.replay import (
     COHORT_KEYS,
     TIME,
     InstantOrder,
+    key_marks,
     on_threads,
     prepared,
     regrouped,
@@ -133,12 +134,10 @@ def _own(order: pl.Series | None, keys: pl.Series, correct: pl.Series) -> pl.Ser
     land)."""
     value = pl.col("correct").cast(pl.UInt64) + _SHIFT
     before = value.cum_sum() - value
-    group = pl.col("key") // _SHIFT
-    new_group = (group != group.shift()).fill_null(True)
-    new_key = (pl.col("key") != pl.col("key").shift()).fill_null(True)
+    marks = key_marks(pl.col("key"))
     packed = pl.DataFrame({"key": keys, "correct": correct}).select(
-        pl.when(new_key).then(before).forward_fill()
-        - pl.when(new_group).then(before).forward_fill()
+        pl.when(marks["new_instant"]).then(before).forward_fill()
+        - pl.when(marks["new_group"]).then(before).forward_fill()
     )
     if order is None:
         return packed.to_series()

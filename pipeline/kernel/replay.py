@@ -190,13 +190,20 @@ def ordering(rows: pl.DataFrame, keys: Sequence[str], by_instant: InstantOrder) 
     code = group_code(rows, keys)
     key = code * 2**CODE_BITS + by_instant.place.cast(pl.UInt64)
     index = by_instant.by_code(code) if len(keys) == 1 else key.arg_sort()
-    group = pl.col("key") // 2**CODE_BITS
-    marks = pl.DataFrame({"key": key.gather(index)}).select(
-        group=group,
-        new_group=(group != group.shift()).fill_null(True),
-        new_instant=(pl.col("key") != pl.col("key").shift()).fill_null(True),
-    )
+    marks = pl.DataFrame({"key": key.gather(index)}).select(**key_marks(pl.col("key")))
     return Ordering(index, _inverse(index), marks)
+
+
+def key_marks(key: pl.Expr) -> dict[str, pl.Expr]:
+    """Along a sorted 64-bit ``key`` (the keys' code · 2^32 + the instant's rank): ``group``
+    (the code), ``new_group`` and ``new_instant`` (the first row of its keys, of its (keys,
+    instant))."""
+    group = key // 2**CODE_BITS
+    return {
+        "group": group,
+        "new_group": (group != group.shift()).fill_null(True),
+        "new_instant": (key != key.shift()).fill_null(True),
+    }
 
 
 @dataclass
