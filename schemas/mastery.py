@@ -41,27 +41,30 @@ def is_json_object(text: pl.Expr) -> pl.Expr:
     return text.str.strip_chars().str.starts_with("{") & text.str.json_path_match("$").is_not_null()
 
 
-_ANY_OBJECT = pl.Struct({"_": pl.Int8})  # the decode only checks: no field needs filling
+_ANY_OBJECT = {"_": pl.Int8}  # the parse only checks: no field needs filling
 
 
 def json_objects(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
-    """:func:`is_json_object` of ``column``, twice as fast when every text passes: the column
-    is first parsed at once by ``json_decode``, which is as strict (NaN, trailing commas and
-    text, single quotes are refused) but only says that some text failed, not which, and lets
-    an escaped lone surrogate through; so on any failure, or such an escape, each text is
-    parsed alone."""
+    """:func:`is_json_object` of ``column``, 1.5 times as fast when every text passes: the
+    texts, one per line, are first parsed at once as NDJSON (as strict: NaN, trailing commas
+    and text, single quotes, a line that is not an object are refused), which only says that
+    some text failed, not which, and lets an escaped lone surrogate through; so on any failure,
+    or such an escape, each text is parsed alone. Every text starts with ``{``, so one that
+    spans lines either fails to parse or adds a line: one object per text is checked by count."""
     text = pl.col(column)
-    starts = text.str.strip_chars_start().str.starts_with("{")
-    surrogate = text.str.contains(r"\\u[dD][89a-fA-F]")
-    try:
-        parsed = text.str.json_decode(_ANY_OBJECT).null_count()  # (every text parsed)
-        checks = {"passed": starts.all(), "escaped": surrogate.any(), "parsed": parsed}
-        passed, escaped, _ = frame.select(**checks).collect().row(0)
-    except pl.exceptions.PolarsError:  # (the decode refused some text)
-        passed = escaped = None
-    if passed and not escaped:
-        return frame.select(text.is_not_null())
-    return frame.select(is_json_object(text))
+    checks = {
+        "passed": text.str.strip_chars_start().str.starts_with("{").all(),
+        "escaped": text.str.contains(r"\\u[dD][89a-fA-F]").any(),
+    }
+    passed, escaped = frame.select(**checks).collect().row(0)
+    fast = bool(passed and not escaped)
+    if fast:
+        lines, rows = frame.select(text.str.join("\n").cast(pl.Binary), pl.len()).collect().row(0)
+        try:
+            fast = pl.read_ndjson(lines, schema=_ANY_OBJECT).height == rows
+        except pl.exceptions.PolarsError:  # (the parse refused some text)
+            fast = False
+    return frame.select(text.is_not_null() if fast else is_json_object(text))
 
 
 class MasteryRows(pa.DataFrameModel):

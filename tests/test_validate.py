@@ -145,6 +145,8 @@ def test_negative_attempts_fails() -> None:
         "{'a': 1}",
         '{"a": 1} trailing',
         '{"a": "\\ud800"}',
+        '{"a": 1}\n{"b": 2}',
+        '{"a": 1}\r{"b": 2}',
     ],
     ids=[
         "truncated",
@@ -158,6 +160,8 @@ def test_negative_attempts_fails() -> None:
         "single-quotes",
         "trailing-text",
         "lone-surrogate",
+        "two-lines",
+        "two-lines-cr",
     ],
 )
 def test_breakdown_must_be_a_json_object(breakdown: str | None) -> None:
@@ -168,6 +172,13 @@ def test_breakdown_must_be_a_json_object(breakdown: str | None) -> None:
     assert "breakdown_json:" in message
     assert "theme_id=11" not in message
     assert "theme_id=10, breakdown_json=" in message
+
+
+def test_a_breakdown_over_several_lines_is_one_json_object() -> None:
+    frame = mastery_frame().with_columns(
+        breakdown_json=pl.Series(['{"a":\n 1}', '{\r\n"b": [1,\n2]}\n', "{}"], dtype=pl.String)
+    )
+    assert validate_mastery(frame) is frame
 
 
 def test_missing_column_fails() -> None:

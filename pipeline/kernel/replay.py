@@ -75,15 +75,20 @@ class Period:
         return pl.col(TIME).is_not_null() & (pl.col(TIME) >= self.start) & (pl.col(TIME) < self.end)
 
 
-def prepared(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """The replay's input: ATTEMPT_SCHEMA's columns typed, rows with a theme, plus ``row``
-    (position), ``correct`` (0/1; null counts as 0) and integer codes ``user`` and ``question``
-    of ``user_id`` and ``question_id``. Codes and positions follow the input's order, but no
+def prepared(
+    attempts: pl.LazyFrame | pl.DataFrame, answered_until: datetime | None = None
+) -> pl.DataFrame:
+    """The replay's input: ATTEMPT_SCHEMA's columns typed, rows with a theme (and, given
+    ``answered_until``, only those answered then or before), plus ``row`` (position),
+    ``correct`` (0/1; null counts as 0) and integer codes ``user`` and ``question`` of
+    ``user_id`` and ``question_id``. Codes and positions follow the input's order, but no
     result depends on them: every sum is exact and keyed by values, so the replay gives the
     same numbers whatever the order of the input."""
     typed = attempts.lazy().select(
         pl.col(name).cast(dtype) for name, dtype in ATTEMPT_SCHEMA.items()
     )
+    if answered_until is not None:  # (in the same plan: the wide rows are copied once)
+        typed = typed.filter(pl.col(TIME).is_not_null() & (pl.col(TIME) <= utc(answered_until)))
     codes = {
         name: pl.col(column).cast(pl.Categorical).to_physical().cast(pl.UInt32)
         for name, column in (("user", "user_id"), ("question", "question_id"))

@@ -117,7 +117,7 @@ def narrow_and_student(
     answers (right ones) before each, overall, of its theme and of its question (UInt32): the
     part of a partition's counts that needs no other partition, so a run can count it while
     the cohort is read (the input prepared once for both)."""
-    frame = _answered_until(prepared(attempts), utc(as_of))
+    frame = prepared(attempts, answered_until=as_of)
     return narrow_columns(frame), History(frame).tallies(STUDENT_KEYS).cast(pl.UInt32)
 
 
@@ -172,10 +172,6 @@ def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFram
 # the cohort kernel: one row per (user, theme) at as_of, OUTPUT_SCHEMA's columns
 
 
-def _answered_until(frame: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    return frame.filter(pl.col(TIME).is_not_null() & (pl.col(TIME) <= as_of))
-
-
 def v1_narrow(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     """What the cohort's tables need of one partition: its answers up to ``as_of``, narrow."""
     return narrow(attempts).filter(pl.col(TIME) <= utc(as_of))
@@ -223,7 +219,7 @@ def compute_cohort_v1(
     student's sums over all themes are the sums of their themes' rows (no string keys, no
     re-join of the answers)."""
     as_of = utc(as_of)
-    frame = _answered_until(prepared(attempts), as_of)
+    frame = prepared(attempts, answered_until=as_of)
     # the counts before each answer: the frame's own, or the whole cohort's tables'
     valued = frame.with_columns(q_units=rated(_counts(frame, tables), params)["q_units"])
     by_theme, overall = (tables.themes, tables.overall) if tables else _answers_by_theme(frame)
