@@ -81,13 +81,13 @@ class KeptReads:
 
     def keep(self, index: int, extracted: Extracted) -> None:
         with self.clock.sub("cohort_tables.keep"):
-            extracted.attempts.write_ipc(self._path(index))
+            extracted.attempts.write_ipc(self._path(index), compression="lz4")
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
     def keep_counts(self, index: int, kind: str, counts: pl.DataFrame) -> None:
         """Part ``kind`` of partition ``index``'s counts before each answer (``counted``)."""
         with self.clock.sub("cohort_tables.keep"):
-            counts.write_ipc(self._path(index, kind))
+            counts.write_ipc(self._path(index, kind), compression="lz4")
 
     def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
         """Partition ``index`` as kept and its counts (if kept), its files removed; its profile
