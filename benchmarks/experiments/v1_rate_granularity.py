@@ -1,7 +1,7 @@
 """Experiment (issue 16's 1.3 target): v1's backtest on the ASSISTments 2017 subset when the
 cohort's rates (base, theme and question rates of other students) are counted before the
-answer's hour or day instead of its instant — the coarser they are, the less the whole-cohort
-count has to sort (a table per question and hour instead of every answer's instant).
+answer's hour or day instead of its instant: what a coarser count, which could be a table per
+question and hour instead of a sort of every answer's instant, would cost in prediction.
 
     python -m benchmarks.experiments.v1_rate_granularity
 
