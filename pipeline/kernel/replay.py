@@ -191,7 +191,10 @@ def _inverse(index: pl.Series) -> pl.Series:
 def ordering(rows: pl.DataFrame, keys: Sequence[str], by_instant: InstantOrder) -> Ordering:
     """The answered ``rows`` in (``keys``, answered_at) order, shared by every sum: one
     64-bit key, the keys' code · 2^32 + the instant's rank. One key has few codes: the
-    instant order regrouped (:meth:`InstantOrder.by_code`); a pair has many: one sort."""
+    instant order regrouped (:meth:`InstantOrder.by_code`); a pair has many: one sort. No key:
+    the instant order itself (:meth:`InstantOrder.ordering`)."""
+    if not keys:
+        return by_instant.ordering()
     code = group_code(rows, keys)
     key = code * 2**CODE_BITS + by_instant.place.cast(pl.UInt64)
     index = by_instant.by_code(code) if len(keys) == 1 else key.arg_sort()
@@ -276,8 +279,7 @@ class History:
         """:func:`sums_before` over the answered rows, with the keys' ordering made once."""
         key = tuple(keys)
         if key not in self.orderings:
-            made = ordering(self.rows, key, self.by_instant) if key else self.by_instant.ordering()
-            self.orderings[key] = made
+            self.orderings[key] = ordering(self.rows, key, self.by_instant)
         return sums_before(self.rows, self.orderings[key], values, window)
 
 

@@ -49,7 +49,6 @@ from pipeline.kernel.cohort_counts import (
     CohortCounts,
     attach,
     cohort_counts,
-    narrow,
     narrow_columns,
     own_counts,
 )
@@ -174,7 +173,7 @@ def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFram
 
 def v1_narrow(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     """What the cohort's tables need of one partition: its answers up to ``as_of``, narrow."""
-    return narrow(attempts).filter(pl.col(TIME) <= utc(as_of))
+    return narrow_columns(prepared(attempts, answered_until=as_of))
 
 
 def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
