@@ -1,12 +1,13 @@
-"""The whole cohort's counts of earlier answers, as a partitioned v1 run makes them once.
+"""The whole cohort's v1 rate tables, as a partitioned v1 run makes and reads them.
 
     python -m benchmarks.bench_cohort_counts --attempts 30000000 --users 103000 --rounds 3
 
 No database: the narrow rows (question, theme, instant, outcome) of the synthetic resolved
-attempts of ``benchmarks.synthetic_attempts``, counted by ``own_counts`` (every answer's
-answers and right answers of the cohort before it: overall, of its theme, of its question),
-the count at the end of a partitioned v1 run's first pass. Prints one JSON line: wall and CPU
-seconds of every round, their medians and the load average.
+attempts of ``benchmarks.synthetic_attempts``, in ``--partitions`` partitions of users; each
+round sums every partition's cells (a run does it as each is read), makes the tables (the only
+step between a run's two passes) and looks up every answer's counts before its hour, one
+partition at a time. Prints one JSON line: wall and CPU seconds of every round and of its
+steps, their medians and the load average.
 """
 
 from __future__ import annotations
@@ -27,22 +28,41 @@ def main() -> None:
     parser.add_argument("--themes", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--partitions", type=int, default=20)
     args = parser.parse_args()
 
-    from pipeline.kernel.cohort_counts import narrow, own_counts
+    import polars as pl
 
-    rows = narrow(synthetic_attempts(args.attempts, args.users, args.themes, args.seed))
-    rounds, loads = [], []
+    from pipeline.kernel.cohort_counts import narrow
+    from pipeline.kernel.rate_tables import cells, counts_before, rate_tables
+
+    frame = synthetic_attempts(args.attempts, args.users, args.themes, args.seed)
+    part = pl.col("user_id").hash() % args.partitions
+    parts = [narrow(frame.filter(part == index)) for index in range(args.partitions)]
+    del frame
+    rounds, steps, loads = [], [], []
     for _ in range(args.rounds):
         started, cpu = time.perf_counter(), time.process_time()
-        counted = own_counts(rows)
+        partials = [cells(rows) for rows in parts]
+        summed = time.perf_counter()
+        tables = rate_tables(partials)
+        made = time.perf_counter()
+        counted = sum(counts_before(rows, tables).height for rows in parts)
         rounds.append((time.perf_counter() - started, time.process_time() - cpu))
+        steps.append(
+            [
+                round(summed - started, 2),
+                round(made - summed, 2),
+                round(time.perf_counter() - made, 2),
+            ]
+        )
         loads.append(os.getloadavg()[0])
     print(
         json.dumps(
             {
-                "answers": rows.height,
-                "counted": counted.height,
+                "answers": sum(rows.height for rows in parts),
+                "counted": counted,
+                "cells_tables_lookups_s": steps,
                 "rounds": [[round(w, 2), round(c, 2)] for w, c in rounds],
                 "median_wall_s": round(statistics.median(w for w, _ in rounds), 2),
                 "median_cpu_s": round(statistics.median(c for _, c in rounds), 2),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,18 +17,19 @@ from hypothesis import strategies as st
 from pipeline.contracts.errors import ParamsError
 from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
+from pipeline.kernel.rate_tables import counts_before
 from pipeline.kernel.v1 import (
+    cells_and_student,
     compute_cohort_v1,
-    narrow_and_student,
-    tables_and_own,
     tables_of,
-    v1_narrow,
+    v1_cells,
     v1_tables,
 )
 from tests.reference import attempts_frame
 from tests.test_backtest_replay import START, V1_PARAMS, random_attempts
 
 AS_OF = START + timedelta(days=9)
+UTC_US = pl.Datetime("us", "UTC")
 BREAKDOWN_KEYS = [
     "model",
     "state",
@@ -209,39 +210,44 @@ def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
     frames = [attempts_frame([a for a in shuffled if a["user_id"] in group]) for group in groups]
     for tables in (
         v1_tables(attempts_frame(attempts), AS_OF),
-        tables_of(v1_narrow(frame, AS_OF) for frame in reversed(frames)),  # read by partition
+        tables_of(v1_cells(frame, AS_OF) for frame in reversed(frames)),  # read by partition
     ):
         parts = [compute_cohort_v1(frame, params, AS_OF, tables) for frame in frames]
         assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
-    # a whole-cohort run's partitions get their counts found while the cohort is read
-    tables, own = tables_and_own(pl.concat([v1_narrow(frame, AS_OF) for frame in frames]))
-    parts, start = [], 0
-    for frame in frames:
-        narrowed, student = narrow_and_student(frame, AS_OF)
-        assert narrowed.equals(v1_narrow(frame, AS_OF))
-        cohort = own.slice(start, narrowed.height)
-        start += cohort.height
-        counted = pl.concat([student, cohort], how="horizontal")
-        parts.append(compute_cohort_v1(frame, params, AS_OF, replace(tables, counted=counted)))
+    # a whole-cohort run's partitions get the student's counts found while the cohort is read
+    found = [cells_and_student(frame, AS_OF) for frame in frames]
+    tables = tables_of(partial for partial, _ in found)
+    parts = [
+        compute_cohort_v1(frame, params, AS_OF, replace(tables, counted=student))
+        for frame, (_, student) in zip(frames, found, strict=True)
+    ]
     assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_each_answers_cohort_counts_are_the_earlier_answers_of_its_keys(seed: int) -> None:
-    """What a whole-cohort partitioned run hands each partition instead of searching: per
-    answer, everyone's answers (right ones) strictly before it overall, of its theme and of its
-    question; counted here one answer at a time."""
+def test_each_answers_cohort_counts_are_the_answers_of_its_keys_before_its_hour(seed: int) -> None:
+    """What the cohort's tables give each answer: everyone's answers (right ones) before the
+    start of its hour, overall, of its theme and of its question; counted here one answer at
+    a time."""
     attempts = random_attempts(700 + seed, sessions=30)
-    rows = v1_narrow(attempts_frame(attempts), AS_OF)
-    _, own = tables_and_own(rows)
-    answers = rows.with_columns(pl.col("question_id").cast(pl.String)).to_dicts()
+    tables = v1_tables(attempts_frame(attempts), AS_OF)
+    answered = [a for a in attempts if _counted(a)]
+    answers = [{**a, "correct": int(bool(a["is_correct"]))} for a in answered]
+    frame = pl.DataFrame(
+        [{k: a[k] for k in ("question_id", "theme_id", "answered_at")} for a in answers],
+        schema={"question_id": pl.String, "theme_id": pl.Int32, "answered_at": UTC_US},
+    )
+
+    def hour(moment: datetime) -> datetime:
+        return moment.replace(minute=0, second=0, microsecond=0)
+
     keys = {"g": (), "t": ("theme_id",), "q": ("question_id",)}
     expected = {
         f"{name}_{x}": [
             sum(
                 (1 if x == "n" else other["correct"])
                 for other in answers
-                if other["answered_at"] < answer["answered_at"]
+                if hour(other["answered_at"]) < hour(answer["answered_at"])
                 and all(other[k] == answer[k] for k in columns)
             )
             for answer in answers
@@ -249,20 +255,52 @@ def test_each_answers_cohort_counts_are_the_earlier_answers_of_its_keys(seed: in
         for name, columns in keys.items()
         for x in ("n", "c")
     }
+    same_hour = sum(
+        1
+        for a in answers
+        for b in answers
+        if a is not b
+        and a["answered_at"] < b["answered_at"]
+        and hour(a["answered_at"]) == hour(b["answered_at"])
+    )
     assert len(answers) > 50
-    assert own.to_dict(as_series=False) == expected
+    assert same_hour > 0  # (some answers wait for their hour's end)
+    assert counts_before(frame, tables.rates).to_dict(as_series=False) == expected
+
+
+def _counted(attempt: dict[str, Any]) -> bool:
+    """Whether the tables at AS_OF count an attempt: answered by then, with a theme."""
+    answered = attempt["answered_at"]
+    return answered is not None and answered <= AS_OF and attempt["theme_id"] is not None
+
+
+def test_a_question_or_hour_the_tables_never_saw() -> None:
+    """A question nobody answered has no earlier answers; an hour between counted ones has
+    every answer of the hours before it."""
+    attempts = random_attempts(9, sessions=20)
+    tables = v1_tables(attempts_frame(attempts), AS_OF)
+    late = AS_OF + timedelta(days=400)
+    frame = pl.DataFrame(
+        {"question_id": ["never asked", attempts[0]["question_id"]], "theme_id": [1, 1],
+         "answered_at": [late, late]},
+        schema={"question_id": pl.String, "theme_id": pl.Int32, "answered_at": UTC_US},
+    )  # fmt: skip
+    got = counts_before(frame, tables.rates).row(0, named=True)
+    answered = [a for a in attempts if _counted(a)]
+    assert (got["q_n"], got["q_c"]) == (0, 0)
+    assert got["g_n"] == len(answered) > 0
+    asked = [a for a in answered if a["question_id"] == attempts[0]["question_id"]]
+    assert counts_before(frame, tables.rates)["q_n"][1] == len(asked) > 0
 
 
 def test_a_partitions_counts_must_be_its_own() -> None:
     attempts = random_attempts(9, sessions=20)
     frame = attempts_frame(attempts)
-    tables, own = tables_and_own(v1_narrow(frame, AS_OF))
-    counted = pl.concat([narrow_and_student(frame, AS_OF)[1], own], how="horizontal")
-    with pytest.raises(ValueError, match="none were given"):
-        compute_cohort_v1(frame, default_params_v1(), AS_OF, tables)
+    partial, student = cells_and_student(frame, AS_OF)
+    tables = tables_of([partial])
     with pytest.raises(ValueError, match="rows of counts for"):
         compute_cohort_v1(
-            frame.head(5), default_params_v1(), AS_OF, replace(tables, counted=counted)
+            frame.head(5), default_params_v1(), AS_OF, replace(tables, counted=student)
         )
 
 

@@ -18,6 +18,7 @@ from pipeline.cli import app
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.io.extract import Window, extract_from_store
 from pipeline.io.store import open_store
+from pipeline.kernel.replay import History
 from pipeline.kernel.v1 import compute_cohort_v1
 from pipeline.run.v1 import stale_breakdown
 from pipeline.tools.generate import CohortSpec
@@ -155,21 +156,26 @@ def test_dry_run_what_if_of_v1_while_v0_is_active(cohort_url: str, tmp_path: Pat
     assert mastery_rows(cohort_url).is_empty()
 
 
-def test_a_partitioned_whole_cohort_run_searches_no_table(
+def test_a_partitioned_whole_cohort_run_counts_each_students_answers_once(
     cohort_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its partitions are the tables' pass's reads, so each one's counts of the cohort's earlier
-    answers come from the pass's own sorts: the binary searches of other runs never run, and
-    the rows are the unpartitioned kernel's."""
+    """Its partitions are the tables' pass's reads, so each one's own counts (the student's
+    earlier answers) come from that pass: three partitions, three counts, not six; and the
+    rows are the unpartitioned kernel's."""
+    counted = []
+    tallies = History.tallies
 
-    def no_search(*_: object) -> None:
-        raise AssertionError("a partition searched the cohort's tables")
+    def counting(self: History, *args: Any) -> pl.DataFrame:
+        counted.append(self.rows.height)
+        return tallies(self, *args)
 
-    monkeypatch.setattr("pipeline.kernel.v1.attach", no_search)
+    monkeypatch.setattr(History, "tallies", counting)
     out = tmp_path / "v1.parquet"
     spec = RunSpec(as_of=AS_OF, algorithm="v1")
     recompute(cohort_url, spec, RunOptions(dry_run=True, output=out, partitions=3))
     staged = pl.read_parquet(out).filter(~pl.col("stale")).drop("stale")
+    assert len(counted) == 3
+    assert all(counted)
     expected = expected_v1_rows(cohort_url, default_params_v1())
     assert v1_comparable(staged) == v1_comparable(expected)
 

@@ -1,13 +1,14 @@
-"""Experiment (issue 16's 1.3 target): v1's backtest on the ASSISTments 2017 subset when the
-cohort's rates (base, theme and question rates of other students) are counted before the
-answer's hour or day instead of its instant: what a coarser count, which could be a table per
-question and hour instead of a sort of every answer's instant, would cost in prediction.
+"""Experiment (issue 16's 1.3 target): v1's backtest on the ASSISTments 2017 subset with the
+cohort's rates (base, theme and question rates of other students) counted before the answer's
+hour, as the kernel counts them (a table per question and hour instead of a sort of every
+answer's instant), and before its day: what a coarser count costs in prediction. (Before the
+instant, the kernel of 7d4ca1a: AUC 0.7533, log loss 0.5790, ECE 0.0090.)
 
     python -m benchmarks.experiments.v1_rate_granularity
 
 Imports the subset into a fresh DuckDB file, replays v1 (default params) over the whole period
-with the rates as the kernel counts them and truncated to each granularity (the student's
-own sums keep their instants), and prints AUC, log loss and ECE of each. Not part of
+with the rates as the kernel counts them and before the day (the student's own sums keep
+their instants), and prints AUC, log loss and ECE of each. Not part of
 ``make bench``: it informs the choice of v1's form, it does not guard a figure.
 """
 
@@ -38,7 +39,7 @@ HISTORY_DAYS = 3650  # every answer of the subset before the period's end
 
 def replayed(frame: pl.DataFrame, every: str | None) -> pl.DataFrame:
     """v1's replay with the cohort's rates counted before each answer's ``every`` (None: its
-    instant, as the kernel does), joined with the outcomes."""
+    hour, as the kernel does), joined with the outcomes."""
     history = History(frame)
     params = default_params_v1()
     if every is None:
@@ -63,10 +64,10 @@ def main() -> None:
         extracted = extract_from_store(store, Window(Scope(), PERIOD.end, HISTORY_DAYS))
         store.close()
     frame = prepared(extracted.attempts)
-    for every in (None, "1h", "1d"):
+    for every in (None, "1d"):
         rows = replayed(frame, every)
         m = evaluate(rows, "v1")
-        label = every or "instant"
+        label = every or "1h"
         print(f"rates before the {label:8s} attempts {rows.height:,}  AUC {m.auc:.4f}  "
               f"log loss {m.log_loss:.4f}  ECE {m.ece:.4f}")  # fmt: skip
 

@@ -10,9 +10,8 @@ starts: the answers between are those of its keys strictly before its instant, a
 running count gives the right ones. No join, no per-instant table; integers, so the same
 numbers as an unpartitioned replay (``History.count``) whatever the partitioning.
 
-When the partitions to be scored are the very rows counted (a whole-cohort run), the searches
-are not needed: :func:`own_counts` reads every row's two places off the sorts themselves and
-puts the counts back in the rows' order, to be sliced by partition.
+The partitioned backtest's baselines count this way (before each instant); v1's rates are
+counted before each hour, from smaller tables (:mod:`pipeline.kernel.rate_tables`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from pipeline.kernel.replay import (
     COHORT_KEYS,
     TIME,
     InstantOrder,
-    key_marks,
     on_threads,
     prepared,
     regrouped,
@@ -55,11 +53,7 @@ class CohortCounts:
 def narrow(attempts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """What the cohort counts need of one partition: its answered rows with a theme, their
     question (categorical: compact), theme, instant and 0/1 outcome (one byte)."""
-    return narrow_columns(prepared(attempts).filter(pl.col(TIME).is_not_null()))
-
-
-def narrow_columns(rows: pl.DataFrame) -> pl.DataFrame:
-    """:func:`narrow`'s columns of answered rows already :func:`prepared`."""
+    rows = prepared(attempts).filter(pl.col(TIME).is_not_null())
     question = pl.col("question_id").cast(pl.Categorical)
     return rows.select(question, "theme_id", TIME, pl.col("correct").cast(pl.UInt8))
 
@@ -73,25 +67,6 @@ def cohort_counts(parts: Iterable[pl.DataFrame]) -> CohortCounts:
     zero = pl.Series([0], dtype=pl.UInt32)
     right = {name: pl.concat([zero, right.cum_sum()]) for name, (_, _, right) in done.items()}
     return CohortCounts(sorting.instants, sorting.questions, keys, right)
-
-
-def own_counts(rows: pl.DataFrame) -> pl.DataFrame:
-    """What :func:`attach` would give each of the :func:`narrow` ``rows`` against their own
-    :func:`cohort_counts` (as UInt32), read off the orders that make those counts instead of
-    searching them: a run whose partitions are the rows counted keeps no table."""
-    sorting = _Sorting(rows)
-    to_rows = sorting.by_instant.index
-
-    def counted(name: str) -> dict[str, pl.Series]:
-        packed = _own(*sorting.sorted_by(name))  # each name's order freed once counted
-        back = pl.zeros(rows.height, pl.UInt64, eager=True).scatter(to_rows, packed)
-        return {
-            f"{name}_n": (back // _SHIFT).cast(pl.UInt32),
-            f"{name}_c": (back % _SHIFT).cast(pl.UInt32),
-        }
-
-    each = on_threads(counted, list(COHORT_KEYS))
-    return pl.DataFrame({column: values for part in each for column, values in part.items()})
 
 
 class _Sorting:
@@ -125,23 +100,6 @@ class _Sorting:
             key = pl.col(name) * _SHIFT + pl.col("place")
             ordered = self.timed.select(pl.col("correct").gather(order), key=key.gather(order))
         return order, ordered["key"], ordered["correct"]
-
-
-def _own(order: pl.Series | None, keys: pl.Series, correct: pl.Series) -> pl.Series:
-    """Per row in instant order, n · 2^32 + c: the answers (right ones) of its keys before
-    its instant. In sorted order, one running sum of 2^32 + outcome, read where the row's
-    (keys, instant) starts minus where its keys start (where :func:`attach`'s searches
-    land)."""
-    value = pl.col("correct").cast(pl.UInt64) + _SHIFT
-    before = value.cum_sum() - value
-    marks = key_marks(pl.col("key"))
-    packed = pl.DataFrame({"key": keys, "correct": correct}).select(
-        pl.when(marks["new_instant"]).then(before).forward_fill()
-        - pl.when(marks["new_group"]).then(before).forward_fill()
-    )
-    if order is None:
-        return packed.to_series()
-    return pl.zeros(keys.len(), pl.UInt64, eager=True).scatter(order, packed.to_series())
 
 
 def attach(rows: pl.DataFrame, counts: CohortCounts) -> pl.DataFrame:

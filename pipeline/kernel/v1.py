@@ -3,16 +3,18 @@
 Nothing is trained: the estimate is a sum of four logits built from counts of earlier answers,
 with the fixed, validated constants of :class:`ParamsV1` (k, h: prior answers; w: weights).
 
-* **question**: how often *other* students answered this question right before, shrunk toward
-  the theme's rate: q = (c_q + k_q · r) / (n_q + k_q), with the theme's rate
-  r = (c_t + k_t · b) / (n_t + k_t) over other students' earlier answers of the theme and their
-  base rate b = (c + 1) / (n + 2) over all their earlier answers. For a theme's mastery (no
-  particular question) the question is a typical one of the theme: q = r.
+* **question**: how often *other* students answered this question right before the answer's
+  hour (UTC; :mod:`pipeline.kernel.rate_tables`), shrunk toward the theme's rate:
+  q = (c_q + k_q · r) / (n_q + k_q), with the theme's rate r = (c_t + k_t · b) / (n_t + k_t)
+  over other students' answers of the theme before that hour and their base rate
+  b = (c + 1) / (n + 2) over all their answers before that hour. For a theme's mastery (no
+  particular question, at ``as_of``) the question is a typical one of the theme, q = r, with
+  every answer up to ``as_of`` counted.
 * **student**, **student_theme**, **recent**: the student's answers of the last
   ``lookback_days`` (all themes; this theme) and of the last ``recent_hours`` (all themes),
   weighed against other students: a right answer earns *credit* 1 - q (much for a question
   others often miss), a wrong one a *penalty* q (much for a question others usually get right),
-  with q each answer's question rate as it stood when it was given. The term is
+  with q each answer's question rate as it stood at the start of its hour. The term is
   ln((credit + h) / (penalty + h)): 0 without answers, or when the student does just as other
   students would (credit - penalty = right answers - what others' rates predict).
 
@@ -31,8 +33,8 @@ input. A row's estimate is one fixed float expression of its own group's sums an
 tables (answers' question rates, theme and overall counts) computed from answers up to
 ``as_of``, rounded half away from zero to 4 places. Partitioned runs pass the whole cohort's
 :class:`V1Tables`. Only answers with an ``answered_at`` count; ``as_of`` is inclusive. The
-global rates use every answer of the input before the instant (no window): give the kernel
-the history it should learn from.
+global rates use every answer of the input before the hour (no window): give the kernel the
+history it should learn from.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ import polars as pl
 
 from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.contracts.scope import utc
-from pipeline.kernel.cohort_counts import (
-    CohortCounts,
-    attach,
-    cohort_counts,
-    narrow_columns,
-    own_counts,
+from pipeline.kernel.rate_tables import (
+    Cells,
+    RateTables,
+    cells,
+    counts_before,
+    rate_hour,
+    rate_tables,
 )
 from pipeline.kernel.replay import COHORT_KEYS, ONE, TIME, History, Period, laplace, prepared
 from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
@@ -64,23 +67,16 @@ STUDENT_KEYS = {"u": ("user",), "ut": ("user", "theme_id"), "uq": ("user", "ques
 
 @dataclass(frozen=True)
 class V1Tables:
-    """What v1 learns from the whole cohort up to ``as_of``: the answers and right answers of
-    every student before each instant, overall, per theme and per question
-    (:data:`~pipeline.kernel.cohort_counts.CohortCounts`), the answers and right answers per
-    theme (``theme_id``, ``n``, ``c``) and overall (answers, right answers). Built from narrow
-    columns one partition at a time (:func:`v1_narrow`, :func:`tables_of`), so a partition's
-    rows never need the whole cohort's wide frame."""
+    """What v1 learns from the whole cohort up to ``as_of``: every student's answers (right
+    ones) before each hour, per question, per theme and overall, and the totals per theme
+    (:class:`~pipeline.kernel.rate_tables.RateTables`). Summed from each partition's cells as
+    it is read (:func:`cells_and_student`, :func:`tables_of`), so a partition's rows never
+    need the whole cohort's frame."""
 
-    counts: CohortCounts | None
-    themes: pl.DataFrame
-    overall: tuple[int, int]
+    rates: RateTables
     counted: pl.DataFrame | None = None
-    """(``counts`` is None when every partition is given its ``counted`` instead.)
-
-    For the one partition they are given to, when already found: the counts of earlier
-    answers before each of its :func:`v1_narrow` rows, the cohort's (:func:`tables_and_own`'s
-    slice) beside the student's (:func:`narrow_and_student`), so nothing is searched
-    (:func:`~pipeline.kernel.cohort_counts.attach`) or sorted again."""
+    """For the one partition they are given to, when already found: the student's own counts
+    before each of its answered rows (:func:`cells_and_student`), not counted again."""
 
 
 def answer_values() -> dict[str, pl.Expr]:
@@ -94,11 +90,21 @@ def answer_values() -> dict[str, pl.Expr]:
     }
 
 
-def answer_rates(history: History, params: ParamsV1) -> pl.DataFrame:
+def answer_rates(
+    history: History, params: ParamsV1, tables: RateTables | None = None
+) -> pl.DataFrame:
     """Per answered row (aligned with ``history.rows``): ``base``, ``theme_rate`` and
-    ``question_rate`` of other students as they stood just before it was answered, and
-    ``q_units`` (the question rate in integer millionths)."""
-    return rated(history.tallies(STUDENT_KEYS, tuple(COHORT_KEYS)), params)
+    ``question_rate`` of other students as they stood at the start of its hour, and
+    ``q_units`` (the question rate in integer millionths). ``tables``: the whole cohort's,
+    when ``history`` is one partition of it (default: ``history``'s own)."""
+    tables = tables if tables is not None else rate_tables([cells(history.rows)])
+    return rated(_counts(history.frame, tables), params)
+
+
+def rate_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each answer's instant at the start of its hour: the student's own
+    counts of it are the answers before that hour, as the cohort's are."""
+    return frame.with_columns(rate_hour(pl.col(TIME)))
 
 
 def rated(counts: pl.DataFrame, params: ParamsV1) -> pl.DataFrame:
@@ -109,15 +115,15 @@ def rated(counts: pl.DataFrame, params: ParamsV1) -> pl.DataFrame:
     return rated.with_columns(q_units=units(pl.col("question_rate"), RATE_UNITS)).collect()
 
 
-def narrow_and_student(
+def cells_and_student(
     attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`v1_narrow` of one partition and, aligned with those rows, the student's own
-    answers (right ones) before each, overall, of its theme and of its question (UInt32): the
-    part of a partition's counts that needs no other partition, so a run can count it while
-    the cohort is read (the input prepared once for both)."""
+) -> tuple[Cells, pl.DataFrame]:
+    """:func:`v1_cells` of one partition and, aligned with its answered rows, the student's
+    own answers (right ones) before each one's hour, overall, of its theme and of its question
+    (UInt32): the part of a partition's counts that needs no other partition, so a run can
+    count it while the cohort is read (the input prepared once for both)."""
     frame = prepared(attempts, answered_until=as_of)
-    return narrow_columns(frame), History(frame).tallies(STUDENT_KEYS).cast(pl.UInt32)
+    return cells(frame), History(rate_frame(frame)).tallies(STUDENT_KEYS).cast(pl.UInt32)
 
 
 def rates(
@@ -143,12 +149,20 @@ def rates(
     return out
 
 
-def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFrame:
+def replay_v1(
+    history: History, period: Period, params: ParamsV1, tables: RateTables | None = None
+) -> pl.DataFrame:
     """Per target (``row``): ``v1`` (the estimate for this question), ``v1_mastery`` (the
     theme's mastery the student had at ``as_of`` = answered_at - 1 µs, as
     :func:`compute_cohort_v1` computes it over the same input), ``v1_attempts`` (answers of the
-    theme in the lookback) and ``v1_insufficient`` (fewer than ``min_attempts``)."""
-    rates_ = answer_rates(history, params)
+    theme in the lookback) and ``v1_insufficient`` (fewer than ``min_attempts``); ``tables``
+    as in :func:`answer_rates`. (A row's theme rate at ``as_of`` counts every answer up to
+    it, as the cohort kernel's rows do; only each answer's rates start at its hour.)"""
+    rates_ = answer_rates(history, params, tables).drop("theme_rate")
+    now = history.tallies({"u": ("user",), "ut": ("user", "theme_id")}, ("g", "t"))
+    rates_ = rates_.with_columns(
+        now.select(theme_rate=rates(params, "g", "u", "t", "ut")["theme_rate"])
+    )
     valued = history.with_columns(q_units=rates_["q_units"])
     lookback = timedelta(days=params.lookback_days)
     windows = {"s": (("user",), lookback), "st": (("user", "theme_id"), lookback)}
@@ -171,35 +185,20 @@ def replay_v1(history: History, period: Period, params: ParamsV1) -> pl.DataFram
 # the cohort kernel: one row per (user, theme) at as_of, OUTPUT_SCHEMA's columns
 
 
-def v1_narrow(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """What the cohort's tables need of one partition: its answers up to ``as_of``, narrow."""
-    return narrow_columns(prepared(attempts, answered_until=as_of))
+def v1_cells(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> Cells:
+    """What the cohort's tables need of one partition: its answers up to ``as_of`` as
+    :func:`~pipeline.kernel.rate_tables.cells`."""
+    return cells(prepared(attempts, answered_until=as_of))
 
 
-def tables_of(parts: Iterable[pl.DataFrame]) -> V1Tables:
-    """The cohort's tables from the :func:`v1_narrow` rows of all its partitions."""
-    rows = pl.concat(list(parts), how="vertical")
-    return V1Tables(cohort_counts([rows]), *_answers_by_theme(rows))
-
-
-def tables_and_own(rows: pl.DataFrame) -> tuple[V1Tables, pl.DataFrame]:
-    """:func:`tables_of` the :func:`v1_narrow` ``rows`` of the whole cohort (its partitions one
-    after another) and, aligned with them, each row's counts of the cohort's earlier answers
-    (:func:`~pipeline.kernel.cohort_counts.own_counts`): a slice of them is the cohort's
-    part of a partition's ``counted`` in :func:`compute_cohort_v1`; the tables keep no
-    ``counts``, so a partition must be given its slice."""
-    return V1Tables(None, *_answers_by_theme(rows)), own_counts(rows)
-
-
-def _answers_by_theme(rows: pl.DataFrame) -> tuple[pl.DataFrame, tuple[int, int]]:
-    """Answers and right answers per theme (``theme_id``, ``n``, ``c``), and in all."""
-    themes = rows.group_by("theme_id").agg(n=pl.len().cast(pl.Int64), c=pl.col("correct").sum())
-    return themes.sort("theme_id"), (rows.height, int(rows["correct"].sum()))
+def tables_of(partials: Iterable[Cells]) -> V1Tables:
+    """The cohort's tables from the :func:`v1_cells` of all its partitions."""
+    return V1Tables(rate_tables(partials))
 
 
 def v1_tables(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> V1Tables:
     """The global tables of the whole cohort at ``as_of`` (pass them to every partition)."""
-    return tables_of([v1_narrow(attempts, as_of)])
+    return tables_of([v1_cells(attempts, as_of)])
 
 
 def compute_cohort_v1(
@@ -220,8 +219,10 @@ def compute_cohort_v1(
     as_of = utc(as_of)
     frame = prepared(attempts, answered_until=as_of)
     # the counts before each answer: the frame's own, or the whole cohort's tables'
-    valued = frame.with_columns(q_units=rated(_counts(frame, tables), params)["q_units"])
-    by_theme, overall = (tables.themes, tables.overall) if tables else _answers_by_theme(frame)
+    cohort = tables.rates if tables is not None else rate_tables([cells(frame)])
+    counted = _counts(frame, cohort, tables.counted if tables is not None else None)
+    valued = frame.with_columns(q_units=rated(counted, params)["q_units"])
+    by_theme, overall = cohort.totals, cohort.overall
     in_window = pl.col(TIME) >= as_of - timedelta(days=params.lookback_days)
     in_recent = pl.col(TIME) >= as_of - timedelta(hours=params.recent_hours)
     masked = {
@@ -272,18 +273,18 @@ def compute_cohort_v1(
     return output(rows.with_columns(estimate=estimate(params, pl.col("theme_rate"))), params)
 
 
-def _counts(frame: pl.DataFrame, tables: V1Tables | None) -> pl.DataFrame:
-    """The cohort's and the student's counts aligned with the answered rows of ``frame``."""
-    if tables is not None and tables.counted is not None:
-        if tables.counted.height != frame.height:
-            raise ValueError(f"{tables.counted.height} rows of counts for {frame.height} answers")
-        return tables.counted.cast(pl.Int64)
-    cohort = None
-    if tables is not None:
-        if tables.counts is None:
-            raise ValueError("these tables hand each partition its counts: none were given")
-        cohort = attach(frame, tables.counts)
-    return History(frame, cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
+def _counts(
+    frame: pl.DataFrame, tables: RateTables, student: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The student's and the cohort's counts before the hour of each answered row of
+    ``frame``: the student's given (already counted) or counted here."""
+    hourly = rate_frame(frame)
+    cohort = counts_before(hourly.filter(pl.col(TIME).is_not_null()), tables)
+    if student is None:
+        return History(hourly, cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
+    if student.height != cohort.height:
+        raise ValueError(f"{student.height} rows of counts for {cohort.height} answers")
+    return pl.concat([student.cast(pl.Int64), cohort], how="horizontal")
 
 
 def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from pipeline.io.store import Partition, open_store
 from pipeline.io.url import DatabaseUrl
 from pipeline.kernel.cohort_counts import CohortCounts, attach, cohort_counts, narrow
 from pipeline.kernel.metrics import Metrics, evaluate
+from pipeline.kernel.rate_tables import RateTables, cells, rate_tables
 from pipeline.kernel.replay import (
     BASELINES,
     History,
@@ -119,12 +120,16 @@ def backtest_partitions(
     are concatenated (unless ``ids``, only what the metrics read: outcome, predictions,
     flags) and scored together: the same metrics, to the digit, whatever the partitioning."""
     started = time.perf_counter()
-    counts = None
+    counts, rates = None, None
     if partitions > 1:
-        counts = cohort_counts(narrow(read(index)) for index in range(partitions))
+        narrowed = [narrow(read(index)) for index in range(partitions)]
+        if any(model.algo == "v1" for model in models):
+            rates = rate_tables(cells(rows) for rows in narrowed)
+        counts = cohort_counts(narrowed)
+        del narrowed
     kept = None if ids else _scored_columns(models)
     parts = [
-        _replayed(read(index), period, models, counts).select(kept or pl.all())
+        _replayed(read(index), period, models, counts, rates).select(kept or pl.all())
         for index in range(partitions)
     ]
     predictions = pl.concat(parts, how="vertical")
@@ -154,8 +159,10 @@ def _replayed(
     period: Period,
     models: Sequence[Model],
     counts: CohortCounts | None,
+    rates: RateTables | None,
 ) -> pl.DataFrame:
-    """One partition's targets with every model's and baseline's prediction."""
+    """One partition's targets with every model's and baseline's prediction (``counts`` and
+    ``rates``: the whole cohort's, when this is one partition of it)."""
     frame = prepared(attempts)
     answered = frame.filter(pl.col("answered_at").is_not_null())
     history = History(frame, None if counts is None else attach(answered, counts))
@@ -165,7 +172,7 @@ def _replayed(
     predictions = targets.join(replay_baselines(history, period), on="row", how="left")
     for model in models:
         if isinstance(model.params, ParamsV1):
-            replayed = replay_v1(history, period, model.params)
+            replayed = replay_v1(history, period, model.params, rates)
         else:
             replayed = replay_v0(history, period, model.params)
         predictions = predictions.join(_named(replayed, model), on="row", how="left")

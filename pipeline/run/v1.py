@@ -1,22 +1,20 @@
 """Mastery v1 in a run (issue 16): the cohort's tables read once, then each partition's rows.
 
-v1 rates every answer against *other* students' earlier answers, so a partition's rows need the
-whole cohort's tables (:class:`~pipeline.kernel.v1.V1Tables`): :func:`cohort_tables` computes
-them once per run from the whole cohort's attempts in the window (active exclusions left out),
-before the partitions; every partition, local or on a Spark worker, gets the same tables and so
-the same rows whatever the partitioning. The cohort is read one partition of users at a time
-and only four narrow columns of each are kept, so memory stays bounded by a partition; a
-partitioned whole-cohort run keeps each resolved read on disk (:class:`KeptReads`) and computes its
-partitions from those files, so the database is read once, and each partition's counts of the
-cohort's earlier answers are read off the sorts that make the tables (a scoped run's partition,
-or a Spark worker's, searches the tables for them instead). A single-partition whole-cohort run
+v1 rates every answer against *other* students' answers before its hour, so a partition's rows
+need the whole cohort's tables (:class:`~pipeline.kernel.v1.V1Tables`): :func:`cohort_tables`
+sums them once per run from the whole cohort's attempts in the window (active exclusions left
+out), before the partitions; every partition, local or on a Spark worker, gets the same tables
+and so the same rows whatever the partitioning. The cohort is read one partition of users at a
+time and only its cells (answers per question, theme and hour) are kept, so memory stays bounded
+by a partition; a partitioned whole-cohort run keeps each resolved read on disk
+(:class:`KeptReads`), with the student's own counts found while it was read, and computes its
+partitions from those files, so the database is read once. A single-partition whole-cohort run
 reads nothing more: its one partition is the whole cohort, and the kernel builds the same
 tables from it.
 """
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 import threading
 from dataclasses import replace
@@ -31,21 +29,14 @@ from pipeline.contracts.scope import Scope
 from pipeline.io.extract import Extracted, Window, read_resolved
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult
-from pipeline.kernel.v1 import (
-    V1Tables,
-    compute_cohort_v1,
-    narrow_and_student,
-    tables_and_own,
-    tables_of,
-    v1_narrow,
-)
+from pipeline.kernel.v1 import V1Tables, cells_and_student, compute_cohort_v1, tables_of, v1_cells
 from pipeline.run.clock import StageClock
 from pipeline.run.exclusions import drop_excluded
 from pipeline.run.load import stage_frame
 from pipeline.run.reading import read_ahead
 from pipeline.run.spec import RunSpec
 
-COUNTS = ("student", "cohort")
+COUNTS = ("student",)
 """The parts of a kept partition's counts (``counted`` of :class:`V1Tables`)."""
 
 
@@ -54,8 +45,8 @@ class KeptReads:
     temporary folder, made at the first one kept and removed on exit; their counts in memory)
     for the run's own partitions when they are the same partitions: the database is read, and
     tags resolved, once per run. Beside each, the counts of earlier answers before each of its
-    answers (``counted`` of :class:`~pipeline.kernel.v1.V1Tables`): the student's, counted as
-    it is read, and the cohort's, once the tables are made."""
+    answers (``counted`` of :class:`~pipeline.kernel.v1.V1Tables`): the student's own, counted
+    as it is read."""
 
     def __init__(self, clock: StageClock) -> None:
         self.clock = clock  # where the tables' pass spends its time beside the reads
@@ -108,9 +99,9 @@ def cohort_tables(
     store: Store, spec: RunSpec, exclusions: pl.DataFrame, chunks: int, keep: KeptReads | None
 ) -> V1Tables:
     """The whole cohort's v1 tables at the run's as_of over its lookback, from the cohort read
-    in ``chunks`` partitions of users (the next one read meanwhile) and only narrow columns
-    of each kept in memory; ``keep`` saves each raw read for the run's partitions, and each
-    one's slice of the cohort's counts (so its compute searches no table)."""
+    in ``chunks`` partitions of users (the next one read meanwhile) and only the cells of
+    each kept in memory; ``keep`` saves each raw read for the run's partitions, with the
+    student's own counts before each answer (so its compute counts only the cohort's)."""
     from pipeline.run.validate import validate_attempts  # (pandera: imported when needed)
 
     params = spec.used_params
@@ -119,7 +110,7 @@ def cohort_tables(
     def read(index: int) -> Extracted:
         return read_resolved(store, window, Partition(index, chunks))
 
-    # the next partition is read while this one is kept, counted and narrowed
+    # the next partition is read while this one is kept, counted and summed
     parts = []
     for index, partition_read in enumerate(read_ahead(read, chunks, ahead=store.concurrent_reads)):
         extracted = partition_read()
@@ -130,25 +121,17 @@ def cohort_tables(
         attempts, _ = drop_excluded(extracted.attempts, exclusions)
         del extracted
         if keep is None:
-            parts.append(v1_narrow(attempts, spec.as_of))
+            parts.append(v1_cells(attempts, spec.as_of))
             continue
         with keep.clock.sub("cohort_tables.student"):
-            narrowed, student = narrow_and_student(attempts, spec.as_of)
+            partial, student = cells_and_student(attempts, spec.as_of)
         del attempts
         keep.keep_counts(index, "student", student)
-        parts.append(narrowed)
+        parts.append(partial)
     if keep is None:
         return tables_of(parts)
-    heights = [part.height for part in parts]
     with keep.clock.sub("cohort_tables.count"):
-        rows = pl.concat(parts, how="vertical", rechunk=True)
-        parts.clear()  # (the count is the run's peak: the parts are not kept beside their copy)
-        tables, own = tables_and_own(rows)
-        del rows
-    starts = itertools.accumulate(heights, initial=0)
-    for index, (start, height) in enumerate(zip(starts, heights, strict=False)):
-        keep.keep_counts(index, "cohort", own.slice(start, height))
-    return tables
+        return tables_of(parts)
 
 
 def compute_v1(
