@@ -18,7 +18,9 @@ from pipeline.contracts.errors import ParamsError
 from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.kernel.rate_tables import counts_before
+from pipeline.kernel.replay import TIME, History
 from pipeline.kernel.v1 import (
+    answer_rates,
     cells_and_student,
     compute_cohort_v1,
     tables_of,
@@ -272,6 +274,29 @@ def _counted(attempt: dict[str, Any]) -> bool:
     """Whether the tables at AS_OF count an attempt: answered by then, with a theme."""
     answered = attempt["answered_at"]
     return answered is not None and answered <= AS_OF and attempt["theme_id"] is not None
+
+
+def test_other_students_answers_count_from_the_next_hour() -> None:
+    """Worked by hand (default priors: question 3, theme 2). B answers q1 right at 10:05; A
+    answers it wrong at 10:40 (B's answer is in the same hour: not yet counted), then again at
+    11:10 (B's answer counts; A's own 10:40 answer is subtracted from everyone's):
+    b = (1 + 1) / (1 + 2) = 2/3, r = (1 + 2 · 2/3) / (1 + 2) = 7/9, q = (1 + 3 · 7/9) / (1 + 3)
+    = 5/6. Before any other answer q = r = b = 1/2."""
+    day = AS_OF.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def answer(user: str, hour: int, minute: int, correct: bool) -> dict[str, Any]:
+        at = day + timedelta(hours=hour, minutes=minute)
+        return {
+            **_answer(user, 1, correct, 0, f"{user}{hour}"),
+            "answered_at": at,
+            "question_id": "q1",
+        }
+
+    rows = [answer("B", 10, 5, True), answer("A", 10, 40, False), answer("A", 11, 10, True)]
+    history = History.of(attempts_frame(rows))
+    rates = answer_rates(history, default_params_v1())
+    by_time = pl.concat([history.rows.select(TIME), rates], how="horizontal").sort(TIME)
+    assert by_time["question_rate"].to_list() == pytest.approx([1 / 2, 1 / 2, 5 / 6], abs=1e-12)
 
 
 def test_a_question_or_hour_the_tables_never_saw() -> None:
