@@ -82,7 +82,7 @@ class RateTables:
     """The distinct hour numbers of the counted answers, ascending."""
     keys: dict[str, pl.DataFrame]
     """Per name of ``q`` and ``t``: its key (``question_id`` or ``theme_id``) and ``idx``, the
-    key's row of cells."""
+    key's row of cells (one more row, the last, has no answers: a key not here)."""
     before: dict[str, pl.Series]
     """Per name: every cell's n · 2^32 + c, row by row (``len(hours) + 1`` cells a row)."""
     totals: pl.DataFrame
@@ -109,7 +109,8 @@ def rate_tables(partials: Iterable[Cells]) -> RateTables:
     }
     keys = {name: frame.with_columns(index) for name, frame in keys.items()}
     width = hours.len() + 1
-    grid = _Grid(hours, {"g": 1, "t": themes.len(), "q": asked.len()})
+    # one more row of no answers for a key the tables never saw
+    grid = _Grid(hours, {"g": 1, "t": themes.len() + 1, "q": asked.len() + 1})
     for part in parts:
         overall = part.themes.group_by(pl.col("key") % _LOW).agg(pl.col("n", "c").sum())
         grid.add("g", pl.zeros(overall.height, pl.UInt64, eager=True), overall)
@@ -171,13 +172,12 @@ def counts_before(rows: pl.DataFrame, tables: RateTables) -> pl.DataFrame:
     slot = tables.hours.search_sorted(hour, side="left").cast(pl.UInt64)
     out: dict[str, pl.Expr] = {}
     for name, column in (("g", None), ("t", "theme_id"), ("q", "question_id")):
-        if column is None:
-            known, place = pl.repeat(True, rows.height, eager=True), slot
-        else:
-            found = _rows_of(rows[column], tables.keys[name])
-            known = found.is_not_null()
-            place = found.fill_null(0).cast(pl.UInt64) * width + slot
-        packed = pl.when(known).then(tables.before[name].gather(place)).otherwise(0)
+        place = slot
+        if column is not None:
+            index = tables.keys[name]
+            row = _rows_of(rows[column], index).fill_null(index.height)  # (the row of none)
+            place = row.cast(pl.UInt64) * width + slot
+        packed = tables.before[name].gather(place)
         out |= {f"{name}_{x}": value for x, value in _unpacked(packed).items()}
     return pl.select(*(value.alias(name) for name, value in out.items()))
 
