@@ -36,9 +36,6 @@ from pipeline.run.load import stage_frame
 from pipeline.run.reading import read_ahead
 from pipeline.run.spec import RunSpec
 
-COUNTS = ("student",)
-"""The parts of a kept partition's counts (``counted`` of :class:`V1Tables`)."""
-
 
 class KeptReads:
     """The tables' pass's partitions, resolved, kept on disk (their attempts as Arrow IPC in a
@@ -75,18 +72,18 @@ class KeptReads:
             extracted.attempts.write_ipc(self._path(index), compression="lz4")
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
-    def keep_counts(self, index: int, kind: str, counts: pl.DataFrame) -> None:
-        """Part ``kind`` of partition ``index``'s counts before each answer (``counted``)."""
+    def keep_counts(self, index: int, counts: pl.DataFrame) -> None:
+        """Partition ``index``'s own counts before each answer (``counted``)."""
         with self.clock.sub("cohort_tables.keep"):
-            counts.write_ipc(self._path(index, kind), compression="lz4")
+            counts.write_ipc(self._path(index, "counts"), compression="lz4")
 
     def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
         """Partition ``index`` as kept and its counts (if kept), its files removed; its profile
         is its read's in the tables' pass (the ``cohort_tables`` stage holds that)."""
         kept = replace(self._kept.pop(index), attempts=self._take(index, "attempts"))
-        if not all(self._path(index, kind).exists() for kind in COUNTS):
+        if not self._path(index, "counts").exists():
             return kept, None
-        return kept, pl.concat([self._take(index, kind) for kind in COUNTS], how="horizontal")
+        return kept, self._take(index, "counts")
 
     def _take(self, index: int, kind: str) -> pl.DataFrame:
         path = self._path(index, kind)
@@ -126,7 +123,7 @@ def cohort_tables(
         with keep.clock.sub("cohort_tables.student"):
             partial, student = cells_and_student(attempts, spec.as_of)
         del attempts
-        keep.keep_counts(index, "student", student)
+        keep.keep_counts(index, student)
         parts.append(partial)
     if keep is None:
         return tables_of(parts)
