@@ -108,7 +108,6 @@ def rate_tables(partials: Iterable[Cells]) -> RateTables:
         "q": asked.to_frame(),
     }
     keys = {name: frame.with_columns(index) for name, frame in keys.items()}
-    width = hours.len() + 1
     # one more row of no answers for a key the tables never saw
     grid = _Grid(hours, {"g": 1, "t": themes.len() + 1, "q": asked.len() + 1})
     for part in parts:
@@ -120,9 +119,10 @@ def rate_tables(partials: Iterable[Cells]) -> RateTables:
         grid.add("q", code.replace_strict(local["code"], local["idx"]), part.questions)
     if int(grid.cells["g"]["n"].sum()) >= _LOW:  # (a cell packs n · 2^32 + c)
         raise ValueError("v1's rate tables count fewer than 2^32 answers")
+    width = grid.width
     before = {name: _running(pl.DataFrame(cells), width) for name, cells in grid.cells.items()}
     last = pl.int_range(themes.len(), dtype=pl.UInt64, eager=True) * width + width - 1
-    totals = keys["t"].select("theme_id", **_unpacked(before["t"].gather(last)))
+    totals = keys["t"].select("theme_id").with_columns(**_unpacked(before["t"].gather(last)))
     return RateTables(hours, keys, before, totals)
 
 
@@ -157,9 +157,8 @@ def _running(cells: pl.DataFrame, width: int) -> pl.Series:
     return cells.select(running - running.gather(start)).to_series()
 
 
-def _unpacked(packed: pl.Series | pl.Expr) -> dict[str, pl.Expr]:
-    value = pl.lit(packed) if isinstance(packed, pl.Series) else packed
-    return {"n": (value // _LOW).cast(pl.Int64), "c": (value % _LOW).cast(pl.Int64)}
+def _unpacked(packed: pl.Series) -> dict[str, pl.Series]:
+    return {"n": (packed // _LOW).cast(pl.Int64), "c": (packed % _LOW).cast(pl.Int64)}
 
 
 def counts_before(rows: pl.DataFrame, tables: RateTables) -> pl.DataFrame:
@@ -170,7 +169,7 @@ def counts_before(rows: pl.DataFrame, tables: RateTables) -> pl.DataFrame:
     width = tables.hours.len() + 1
     hour = rows.select(_hour_number(pl.col(TIME))).to_series()
     slot = tables.hours.search_sorted(hour, side="left").cast(pl.UInt64)
-    out: dict[str, pl.Expr] = {}
+    out: dict[str, pl.Series] = {}
     for name, column in (("g", None), ("t", "theme_id"), ("q", "question_id")):
         place = slot
         if column is not None:
@@ -179,7 +178,7 @@ def counts_before(rows: pl.DataFrame, tables: RateTables) -> pl.DataFrame:
             place = row.cast(pl.UInt64) * width + slot
         packed = tables.before[name].gather(place)
         out |= {f"{name}_{x}": value for x, value in _unpacked(packed).items()}
-    return pl.select(*(value.alias(name) for name, value in out.items()))
+    return pl.DataFrame(out)
 
 
 def _rows_of(given: pl.Series, index: pl.DataFrame) -> pl.Series:

@@ -278,10 +278,10 @@ def _counts(
 ) -> pl.DataFrame:
     """The student's and the cohort's counts before the hour of each answered row of
     ``frame``: the student's given (already counted) or counted here."""
-    hourly = rate_frame(frame)
-    cohort = counts_before(hourly.filter(pl.col(TIME).is_not_null()), tables)
+    keys = frame.lazy().select("question_id", "theme_id", TIME)  # (not a copy of wide rows)
+    cohort = counts_before(keys.filter(pl.col(TIME).is_not_null()).collect(), tables)
     if student is None:
-        return History(hourly, cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
+        return History(rate_frame(frame), cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
     if student.height != cohort.height:
         raise ValueError(f"{student.height} rows of counts for {cohort.height} answers")
     return pl.concat([student.cast(pl.Int64), cohort], how="horizontal")
