@@ -41,29 +41,38 @@ def is_json_object(text: pl.Expr) -> pl.Expr:
     return text.str.strip_chars().str.starts_with("{") & text.str.json_path_match("$").is_not_null()
 
 
-_ANY_OBJECT = {"_": pl.Int8}  # the parse only checks: no field needs filling
+def _json_object_pattern(depth: int) -> str:
+    """A regular expression of the JSON objects whose values nest at most ``depth`` more
+    levels, strings without ``\\u`` escapes (RFC 8259's grammar, whitespace included)."""
+    ws = r"[ \t\n\r]*"
+    string = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt])*"'
+    number = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+
+    def listed(item: str) -> str:
+        return rf"{ws}(?:{item}{ws}(?:,{ws}{item}{ws})*)?"
+
+    def value(level: int) -> str:
+        atoms = [string, number, "true", "false", "null"]
+        if level > 0:
+            inner = value(level - 1)
+            atoms += [rf"\{{{listed(rf'{string}{ws}:{ws}{inner}')}\}}", rf"\[{listed(inner)}\]"]
+        return f"(?:{'|'.join(atoms)})"
+
+    return rf"^{ws}\{{{listed(rf'{string}{ws}:{ws}{value(depth)}')}\}}{ws}$"
+
+
+JSON_OBJECT = _json_object_pattern(depth=2)
+"""What a breakdown is by grammar alone (a regular expression: a DFA reads the texts three
+times as fast as a JSON parser); deeper texts and ``\\u`` escapes go to the parser."""
 
 
 def json_objects(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
-    """:func:`is_json_object` of ``column``, 1.5 times as fast when every text passes: the
-    texts, one per line, are first parsed at once as NDJSON (as strict: NaN, trailing commas
-    and text, single quotes, a line that is not an object are refused), which only says that
-    some text failed, not which, and lets an escaped lone surrogate through; so on any failure,
-    or such an escape, each text is parsed alone. Every text starts with ``{``, so one that
-    spans lines either fails to parse or adds a line: one object per text is checked by count."""
+    """:func:`is_json_object` of ``column``, three times as fast when every text passes: when
+    each text matches :data:`JSON_OBJECT` (which accepts only JSON objects), each is one;
+    else (a failing text, a deeper one, or one with a ``\\u`` escape: a lone surrogate must
+    be refused) each text is parsed alone."""
     text = pl.col(column)
-    checks = {
-        "passed": text.str.strip_chars_start().str.starts_with("{").all(),
-        "escaped": text.str.contains(r"\\u[dD][89a-fA-F]").any(),
-    }
-    passed, escaped = frame.select(**checks).collect().row(0)
-    fast = bool(passed and not escaped)
-    if fast:
-        lines, rows = frame.select(text.str.join("\n").cast(pl.Binary), pl.len()).collect().row(0)
-        try:
-            fast = pl.read_ndjson(lines, schema=_ANY_OBJECT).height == rows
-        except pl.exceptions.PolarsError:  # (the parse refused some text)
-            fast = False
+    fast = frame.select(text.str.contains(JSON_OBJECT).all()).collect().item()
     return frame.select(text.is_not_null() if fast else is_json_object(text))
 
 
