@@ -31,7 +31,7 @@ def main() -> None:
     from pipeline.contracts.params import default_params
     from pipeline.contracts.params_v1 import default_params_v1
     from pipeline.kernel import compute_cohort
-    from pipeline.kernel.v1 import compute_cohort_v1
+    from pipeline.kernel.v1_rows import compute_cohort_v1
 
     frame = synthetic_attempts(args.attempts, args.users, args.themes, args.seed)
     frame = frame.unique(["session_id", "question_id"], keep="first", maintain_order=True)

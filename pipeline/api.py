@@ -18,7 +18,8 @@ from pipeline.io.export import export_attempts
 from pipeline.io.extract import extract_attempts
 from pipeline.io.url import DatabaseUrl
 from pipeline.kernel import CohortResult, compute_cohort, compute_mastery
-from pipeline.kernel.v1 import V1Tables, compute_cohort_v1, v1_tables
+from pipeline.kernel.v1 import V1Tables, v1_tables
+from pipeline.kernel.v1_rows import compute_cohort_v1
 from pipeline.reports.data import weak_themes
 from pipeline.run.admin import (
     activate_params,

@@ -23,7 +23,8 @@ from pipeline.contracts.params_v1 import ParamsV1
 from pipeline.kernel import compute_cohort
 from pipeline.kernel.replay import History, InstantOrder, Period, group_code
 from pipeline.kernel.replay_v0 import replay_v0
-from pipeline.kernel.v1 import compute_cohort_v1, replay_v1
+from pipeline.kernel.v1 import replay_v1
+from pipeline.kernel.v1_rows import compute_cohort_v1
 from tests.reference import attempts_frame, reference
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

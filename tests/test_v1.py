@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,14 +18,8 @@ from pipeline.contracts.frames import OUTPUT_SCHEMA
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.kernel.rate_tables import counts_before
 from pipeline.kernel.replay import TIME, History
-from pipeline.kernel.v1 import (
-    answer_rates,
-    cells_and_student,
-    compute_cohort_v1,
-    tables_of,
-    v1_cells,
-    v1_tables,
-)
+from pipeline.kernel.v1 import answer_rates, tables_of, v1_cells, v1_tables
+from pipeline.kernel.v1_rows import compute_cohort_v1, evidence_and_cells, v1_rows
 from tests.reference import attempts_frame
 from tests.test_backtest_replay import START, V1_PARAMS, random_attempts
 
@@ -216,13 +209,10 @@ def test_same_rows_whatever_the_order_or_partitioning(seed: int) -> None:
     ):
         parts = [compute_cohort_v1(frame, params, AS_OF, tables) for frame in frames]
         assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
-    # a whole-cohort run's partitions get the student's counts found while the cohort is read
-    found = [cells_and_student(frame, AS_OF) for frame in frames]
-    tables = tables_of(partial for partial, _ in found)
-    parts = [
-        compute_cohort_v1(frame, params, AS_OF, replace(tables, counted=student))
-        for frame, (_, student) in zip(frames, found, strict=True)
-    ]
+    # a whole-cohort run finds each partition's evidence while the cohort is read
+    found = [evidence_and_cells(frame, params, AS_OF) for frame in frames]
+    tables = tables_of(partial for _, partial in found)
+    parts = [v1_rows(evidence, tables, params) for evidence, _ in found]
     assert pl.concat(parts).sort("user_id", "theme_id").equals(whole)
 
 
@@ -316,17 +306,6 @@ def test_a_question_or_hour_the_tables_never_saw() -> None:
     assert got["g_n"] == len(answered) > 0
     asked = [a for a in answered if a["question_id"] == attempts[0]["question_id"]]
     assert counts_before(frame, tables.rates)["q_n"][1] == len(asked) > 0
-
-
-def test_a_partitions_counts_must_be_its_own() -> None:
-    attempts = random_attempts(9, sessions=20)
-    frame = attempts_frame(attempts)
-    partial, student = cells_and_student(frame, AS_OF)
-    tables = tables_of([partial])
-    with pytest.raises(ValueError, match="rows of counts for"):
-        compute_cohort_v1(
-            frame.head(5), default_params_v1(), AS_OF, replace(tables, counted=student)
-        )
 
 
 def test_scores_round_half_away_from_zero() -> None:

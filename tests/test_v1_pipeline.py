@@ -19,7 +19,7 @@ from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.io.extract import Window, extract_from_store
 from pipeline.io.store import open_store
 from pipeline.kernel.replay import History
-from pipeline.kernel.v1 import compute_cohort_v1
+from pipeline.kernel.v1_rows import compute_cohort_v1
 from pipeline.run.v1 import stale_breakdown
 from pipeline.tools.generate import CohortSpec
 from pipeline.tools.loading import generate_cohort_into

@@ -161,21 +161,30 @@ def _unpacked(packed: pl.Series) -> dict[str, pl.Series]:
     return {"n": (packed // _LOW).cast(pl.Int64), "c": (packed % _LOW).cast(pl.Int64)}
 
 
-def counts_before(rows: pl.DataFrame, tables: RateTables) -> pl.DataFrame:
+def counts_before(
+    rows: pl.DataFrame, tables: RateTables, names: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``<name>_n`` / ``<name>_c`` of every name of
     :data:`~pipeline.kernel.replay.COHORT_KEYS`, aligned with answered ``rows``
     (``question_id``, ``theme_id``, ``answered_at``): the cohort's answers (right ones) of the
-    row's keys before its hour. A key the tables never saw has none."""
+    row's keys before its hour. A key the tables never saw has none. Given ``names`` (``code``
+    and ``question_id``), the rows name their question by its ``question`` code instead."""
     width = tables.hours.len() + 1
     hour = rows.select(_hour_number(pl.col(TIME))).to_series()
     slot = tables.hours.search_sorted(hour, side="left").cast(pl.UInt64)
+    index = tables.keys
+    asked = (
+        _rows_of(rows["question_id"], index["q"])
+        if names is None
+        else _rows_of(
+            rows["question"], names.join(index["q"], on="question_id").drop("question_id")
+        )
+    )
     out: dict[str, pl.Series] = {}
-    for name, column in (("g", None), ("t", "theme_id"), ("q", "question_id")):
+    for name, row in (("g", None), ("t", _rows_of(rows["theme_id"], index["t"])), ("q", asked)):
         place = slot
-        if column is not None:
-            index = tables.keys[name]
-            row = _rows_of(rows[column], index).fill_null(index.height)  # (the row of none)
-            place = row.cast(pl.UInt64) * width + slot
+        if row is not None:
+            place = row.fill_null(index[name].height).cast(pl.UInt64) * width + slot
         packed = tables.before[name].gather(place)
         out |= {f"{name}_{x}": value for x, value in _unpacked(packed).items()}
     return pl.DataFrame(out)

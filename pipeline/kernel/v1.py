@@ -46,7 +46,6 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from pipeline.contracts.params_v1 import ParamsV1
-from pipeline.contracts.scope import utc
 from pipeline.kernel.rate_tables import (
     Cells,
     RateTables,
@@ -56,11 +55,10 @@ from pipeline.kernel.rate_tables import (
     rate_tables,
 )
 from pipeline.kernel.replay import COHORT_KEYS, ONE, TIME, History, Period, laplace, prepared
-from pipeline.kernel.v1_terms import RATE_UNITS, estimate, output, prior, units
+from pipeline.kernel.v1_terms import RATE_UNITS, estimate, prior, units
 
 LATEST_BY = ("answered_at", "submitted_at", "question_id", "session_id", "block_id", "year")
 SUMS = ("n", "c", "cr", "pe")  # answers, right answers, credit and penalty units
-KEY_CODES = ["user", "theme_id", "lead"]
 STUDENT_KEYS = {"u": ("user",), "ut": ("user", "theme_id"), "uq": ("user", "question")}
 """The student's own earlier answers (overall, of the theme, of the question), by name."""
 
@@ -70,13 +68,10 @@ class V1Tables:
     """What v1 learns from the whole cohort up to ``as_of``: every student's answers (right
     ones) before each hour, per question, per theme and overall, and the totals per theme
     (:class:`~pipeline.kernel.rate_tables.RateTables`). Summed from each partition's cells as
-    it is read (:func:`cells_and_student`, :func:`tables_of`), so a partition's rows never
-    need the whole cohort's frame."""
+    it is read (:func:`tables_of`), so a partition's rows never need the whole cohort's
+    frame."""
 
     rates: RateTables
-    counted: pl.DataFrame | None = None
-    """For the one partition they are given to, when already found: the student's own counts
-    before each of its answered rows (:func:`cells_and_student`), not counted again."""
 
 
 def answer_values() -> dict[str, pl.Expr]:
@@ -115,17 +110,6 @@ def rated(counts: pl.DataFrame, params: ParamsV1) -> pl.DataFrame:
     return rated.with_columns(q_units=units(pl.col("question_rate"), RATE_UNITS)).collect()
 
 
-def cells_and_student(
-    attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime
-) -> tuple[Cells, pl.DataFrame]:
-    """:func:`v1_cells` of one partition and, aligned with its answered rows, the student's
-    own answers (right ones) before each one's hour, overall, of its theme and of its question
-    (UInt32): the part of a partition's counts that needs no other partition, so a run can
-    count it while the cohort is read (the input prepared once for both)."""
-    frame = prepared(attempts, answered_until=as_of)
-    return cells(frame), History(rate_frame(frame)).tallies(STUDENT_KEYS).cast(pl.UInt32)
-
-
 def rates(
     params: ParamsV1, every: str, own: str, theme: str, own_theme: str, *question: str
 ) -> dict[str, pl.Expr]:
@@ -154,10 +138,11 @@ def replay_v1(
 ) -> pl.DataFrame:
     """Per target (``row``): ``v1`` (the estimate for this question), ``v1_mastery`` (the
     theme's mastery the student had at ``as_of`` = answered_at - 1 µs, as
-    :func:`compute_cohort_v1` computes it over the same input), ``v1_attempts`` (answers of the
-    theme in the lookback) and ``v1_insufficient`` (fewer than ``min_attempts``); ``tables``
-    as in :func:`answer_rates`. (A row's theme rate at ``as_of`` counts every answer up to
-    it, as the cohort kernel's rows do; only each answer's rates start at its hour.)"""
+    :func:`~pipeline.kernel.v1_rows.compute_cohort_v1` computes it over the same input),
+    ``v1_attempts`` (answers of the theme in the lookback) and ``v1_insufficient`` (fewer
+    than ``min_attempts``); ``tables`` as in :func:`answer_rates`. (A row's theme rate at
+    ``as_of`` counts every answer up to it, as the cohort kernel's rows do; only each
+    answer's rates start at its hour.)"""
     rates_ = answer_rates(history, params, tables).drop("theme_rate")
     now = history.tallies({"u": ("user",), "ut": ("user", "theme_id")}, ("g", "t"))
     rates_ = rates_.with_columns(
@@ -182,7 +167,7 @@ def replay_v1(
 
 
 # --------------------------------------------------------------------------------------------
-# the cohort kernel: one row per (user, theme) at as_of, OUTPUT_SCHEMA's columns
+# the cohort's tables (the rows: pipeline.kernel.v1_rows)
 
 
 def v1_cells(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> Cells:
@@ -201,92 +186,9 @@ def v1_tables(attempts: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> V1Table
     return tables_of([v1_cells(attempts, as_of)])
 
 
-def compute_cohort_v1(
-    attempts: pl.LazyFrame | pl.DataFrame,
-    params: ParamsV1,
-    as_of: datetime,
-    tables: V1Tables | None = None,
-) -> pl.DataFrame:
-    """v1 rows (OUTPUT_SCHEMA) for every (user, theme) answered in the lookback before
-    ``as_of``, sorted by (user_id, theme_id); ``tables`` default to the input's own (give the
-    whole cohort's when the input is one partition, with its ``counted`` when known). Rows
-    without a block are skipped, as in v0; year and block come from the latest answer with a
-    block (SPEC §4's rule).
-
-    One group-by per (user code, theme): the windowed sums are sums of masked values, and the
-    student's sums over all themes are the sums of their themes' rows (no string keys, no
-    re-join of the answers)."""
-    as_of = utc(as_of)
-    frame = prepared(attempts, answered_until=as_of)
-    # the counts before each answer: the frame's own, or the whole cohort's tables'
-    cohort = tables.rates if tables is not None else rate_tables([cells(frame)])
-    counted = _counts(frame, cohort, tables.counted if tables is not None else None)
-    valued = frame.with_columns(q_units=rated(counted, params)["q_units"])
-    by_theme, overall = cohort.totals, cohort.overall
-    in_window = pl.col(TIME) >= as_of - timedelta(days=params.lookback_days)
-    in_recent = pl.col(TIME) >= as_of - timedelta(hours=params.recent_hours)
-    masked = {
-        f"{prefix}_{x}": pl.when(inside).then(value).otherwise(0)
-        for prefix, inside in (("st", in_window), ("r", in_recent))
-        for x, value in answer_values().items()
-    }
-    # the identity's order with answers out of the window first; its leading part as one
-    # integer (window, has a block, answered_at) narrows each group to its latest answers
-    order = [in_window, pl.col("block_id").is_not_null(), *(pl.col(name) for name in LATEST_BY)]
-    lead = (order[0].cast(pl.Int64) * 2**62) + (order[1].cast(pl.Int64) * 2**61)
-    lazy = valued.lazy().with_columns(**masked, lead=lead + pl.col(TIME).dt.epoch("us"))
-    per_theme = (
-        lazy.group_by("user", "theme_id")
-        .agg(
-            *(pl.col(name).sum() for name in masked),
-            ut_n=pl.len().cast(pl.Int64),
-            ut_c=pl.col("correct").sum(),
-            last_attempt_at=pl.when(in_window).then(pl.col(TIME)).max(),
-            lead=pl.col("lead").max(),
-        )
-        .collect()
-    )
-    latest = lazy.join(per_theme.lazy().select(KEY_CODES), on=KEY_CODES, how="semi").collect()
-    # the (rare) ties left sorted in full: the last row of each group is its identity
-    identity = latest.sort(order, nulls_last=False).unique(["user", "theme_id"], keep="last")
-    identity = identity.select("user", "theme_id", "user_id", pl.struct("year", "block_id"))
-    themes = per_theme.join(identity.rename({"year": "identity"}), on=KEY_CODES[:2]).lazy()
-    per_user = {f"s_{x}": pl.col(f"st_{x}").sum() for x in SUMS}
-    per_user |= {f"r_{x}": pl.col(f"r_{x}").sum() for x in SUMS}
-    per_user |= {"u_n": pl.col("ut_n").sum(), "u_c": pl.col("ut_c").sum()}
-    n, c = overall
-    rows = (
-        themes.drop(f"r_{x}" for x in SUMS)  # the recent sums are the student's (below)
-        .join(themes.group_by("user").agg(**per_user), on="user")
-        .filter(pl.col("st_n") > 0)
-        .join(_prefixed(by_theme, "t").lazy(), on="theme_id", how="left")
-        .with_columns(
-            pl.col("t_n", "t_c").fill_null(0),
-            g_n=pl.lit(n, pl.Int64),
-            g_c=pl.lit(c, pl.Int64),
-            year=pl.col("identity").struct.field("year").fill_null(1),
-            block_id=pl.col("identity").struct.field("block_id"),
-        )
-        .filter(pl.col("block_id").is_not_null())
-        .with_columns(**rates(params, "g", "u", "t", "ut"))
-    )
-    return output(rows.with_columns(estimate=estimate(params, pl.col("theme_rate"))), params)
-
-
-def _counts(
-    frame: pl.DataFrame, tables: RateTables, student: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def _counts(frame: pl.DataFrame, tables: RateTables) -> pl.DataFrame:
     """The student's and the cohort's counts before the hour of each answered row of
-    ``frame``: the student's given (already counted) or counted here."""
+    ``frame``."""
     keys = frame.lazy().select("question_id", "theme_id", TIME)  # (not a copy of wide rows)
     cohort = counts_before(keys.filter(pl.col(TIME).is_not_null()).collect(), tables)
-    if student is None:
-        return History(rate_frame(frame), cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))
-    if student.height != cohort.height:
-        raise ValueError(f"{student.height} rows of counts for {cohort.height} answers")
-    return pl.concat([student.cast(pl.Int64), cohort], how="horizontal")
-
-
-def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
-    keys = {"user_id", "theme_id"}
-    return frame.rename({x: f"{prefix}_{x}" for x in frame.columns if x not in keys})
+    return History(rate_frame(frame), cohort).tallies(STUDENT_KEYS, tuple(COHORT_KEYS))

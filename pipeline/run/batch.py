@@ -26,7 +26,14 @@ from pipeline.run.exclusions import read_active as read_active_exclusions
 from pipeline.run.load import stage_frame
 from pipeline.run.reading import default_partitions, read_ahead
 from pipeline.run.spec import RunSpec, RunSummary
-from pipeline.run.v1 import KeptReads, cohort_tables, compute_v1, stage_v1
+from pipeline.run.v1 import (
+    KeptPartition,
+    KeptReads,
+    cohort_tables,
+    compute_v1,
+    found_and_tables,
+    stage_v1,
+)
 
 STAGES = ("extract", "spark", "validate_input", "compute", "validate_output", "load")
 
@@ -41,12 +48,6 @@ class Lookups:
     """The active exclusions (read once per run): their attempts are left out and counted."""
     v1: V1Tables | None = None
     """v1's whole-cohort tables (:mod:`pipeline.run.v1`); None: the partition is the cohort."""
-
-    def for_partition(self, counted: pl.DataFrame | None) -> Lookups:
-        """These lookups with one partition's counts already found (see :class:`V1Tables`)."""
-        if counted is None or self.v1 is None:
-            return self
-        return replace(self, v1=replace(self.v1, counted=counted))
 
     @classmethod
     def read(
@@ -127,7 +128,7 @@ class PartitionResult:
 
 
 def compute_partition(
-    extracted: Extracted,
+    source: Extracted | KeptPartition,
     existing: pl.DataFrame,
     lookups: Lookups,
     spec: RunSpec,
@@ -137,25 +138,30 @@ def compute_partition(
 ) -> PartitionResult:
     """Validate → compute → validate one partition's attempts; the same on a laptop or Spark.
 
-    ``spec`` has its params resolved (see :meth:`RunSpec.with_params`).
+    ``spec`` has its params resolved (see :meth:`RunSpec.with_params`). A kept partition
+    (v1's, found while the cohort's tables were read) is checked and counted already.
     """
     from pipeline.run.validate import validate_attempts, validate_mastery
 
     clock = clock or StageClock()
     params = spec.used_params
+    extracted, found = (source, None) if isinstance(source, Extracted) else source.parts()
+    del source
     with clock.stage("validate_input", label):
         attempts = extracted.attempts
         if not extracted.validated:
             validate_attempts(attempts)
-        attempts, excluded = drop_excluded(attempts, lookups.exclusions)
-    quality = dict(extracted.quality)
-    if not lookups.exclusions.is_empty():
-        quality["excluded_attempts"] = excluded
+        quality = dict(extracted.quality)
+        if found is None:  # (else the exclusions were counted when it was found)
+            attempts, excluded = drop_excluded(attempts, lookups.exclusions)
+            if not lookups.exclusions.is_empty():
+                quality["excluded_attempts"] = excluded
     with clock.stage("compute", label):
         if isinstance(params, ParamsV1):
-            result = compute_v1(
-                attempts, params, spec.as_of, lookups.v1, lookups.themes, lookups.blocks
-            )
+            tables = lookups.v1
+            if found is None or tables is None:
+                found, tables = found_and_tables(attempts, params, spec.as_of, tables)
+            result = compute_v1(found, params, tables, lookups.themes, lookups.blocks)
             stage = stage_v1(result.rows, existing, spec.scope, params)
         else:
             result = compute_cohort(
@@ -195,27 +201,23 @@ def computed_partitions(
             lookups = Lookups.read(store, spec, partitions, kept)
         window = spec.window
 
-        def read(index: int) -> tuple[Extracted, pl.DataFrame | None]:
+        def read(index: int) -> Extracted | KeptPartition:
             if index in kept:
                 return kept.read(index)
-            return read_resolved(store, window, Partition(index, partitions)), None
+            return read_resolved(store, window, Partition(index, partitions))
 
         reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
         for index, partition_read in enumerate(reads):
             part = Partition(index, partitions)
             label = f"{index + 1}/{partitions}" if partitions > 1 else ""
             with clock.stage("extract", label):
-                extracted, counted = partition_read()
-                held = [extracted]
-                del extracted
-                for step, seconds in held[0].seconds.items():
+                held = [partition_read()]
+                got = held[0] if isinstance(held[0], Extracted) else held[0].extracted
+                for step, seconds in got.seconds.items():
                     clock.add(step, seconds)
                 existing = read_existing_keys(store, spec.scope, part)
-                # v1's tables with this partition's counts, when the tables' pass kept them
-                mine = lookups.for_partition(counted)
-                del counted
             # popped: compute's argument is the attempts' only reference, not this loop's locals
-            yield compute_partition(held.pop(), existing, mine, spec, clock=clock, label=label)
+            yield compute_partition(held.pop(), existing, lookups, spec, clock=clock, label=label)
 
 
 def _reads_cohort(spec: RunSpec, partitions: int) -> bool:

@@ -39,7 +39,7 @@ from pipeline.kernel.history import AS_OF, HISTORY_KEYS, HISTORY_SCHEMA, compute
 from pipeline.run.exclusions import drop_excluded, read_active
 from pipeline.run.load import check_output_path
 from pipeline.run.reading import default_partitions, read_ahead
-from pipeline.run.v1 import compute_v1
+from pipeline.run.v1 import compute_v1, found_and_tables
 
 Url = str | DatabaseUrl | None
 MAX_DATES = 1000
@@ -240,7 +240,8 @@ def _compute_v1(
     for date in dates:
         start = window_start(date, params.lookback_days)
         seen = attempts.filter(pl.col("submitted_at").is_between(start, date))
-        rows = compute_v1(seen, params, date, None, themes, blocks).rows
+        found, tables = found_and_tables(seen, params, date, None)
+        rows = compute_v1(found, params, tables, themes, blocks).rows
         if scope.user_ids:
             rows = rows.filter(pl.col("user_id").is_in(list(scope.user_ids)))
         if scope.theme_ids:

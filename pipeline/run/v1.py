@@ -6,18 +6,18 @@ sums them once per run from the whole cohort's attempts in the window (active ex
 out), before the partitions; every partition, local or on a Spark worker, gets the same tables
 and so the same rows whatever the partitioning. The cohort is read one partition of users at a
 time and only its cells (answers per question, theme and hour) are kept, so memory stays bounded
-by a partition; a partitioned whole-cohort run keeps each resolved read on disk
-(:class:`KeptReads`), with the student's own counts found while it was read, and computes its
-partitions from those files, so the database is read once. A single-partition whole-cohort run
-reads nothing more: its one partition is the whole cohort, and the kernel builds the same
-tables from it.
+by a partition. A partitioned whole-cohort run also keeps, on disk, what each partition's rows
+need of it alone (:class:`Found`: its evidence, found as it was read), and its second pass
+only rates, sums and explains: the database is read once, and each partition prepared once. A
+single-partition whole-cohort run reads nothing more: its one partition is the whole cohort,
+and the kernel builds the same tables from it.
 """
 
 from __future__ import annotations
 
 import tempfile
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from pipeline.contracts.scope import Scope
 from pipeline.io.extract import Extracted, Window, read_resolved
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult
-from pipeline.kernel.v1 import V1Tables, cells_and_student, compute_cohort_v1, tables_of, v1_cells
+from pipeline.kernel.v1 import V1Tables, tables_of, v1_cells
+from pipeline.kernel.v1_rows import Evidence, evidence, evidence_and_cells, v1_rows
 from pipeline.run.clock import StageClock
 from pipeline.run.exclusions import drop_excluded
 from pipeline.run.load import stage_frame
@@ -37,13 +38,52 @@ from pipeline.run.reading import read_ahead
 from pipeline.run.spec import RunSpec
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a partition's v1 rows need of it alone (after exclusions): its
+    :class:`~pipeline.kernel.v1_rows.Evidence` and the theme/block pairs of its answers."""
+
+    evidence: Evidence
+    pairs: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class KeptPartition:
+    """A partition as the tables' pass kept it: its read's counts (``extracted``, attempts
+    cleared; its quality with the excluded attempts counted) and what was found in it."""
+
+    extracted: Extracted
+    found: Found
+
+    def parts(self) -> tuple[Extracted, Found]:
+        return self.extracted, self.found
+
+
+def found_and_tables(
+    attempts: pl.DataFrame, params: ParamsV1, as_of: datetime, tables: V1Tables | None
+) -> tuple[Found, V1Tables]:
+    """A partition's :class:`Found` and the tables its rows use: the cohort's when given, else
+    its own (the partition is the whole cohort)."""
+    if tables is not None:
+        return Found(evidence(attempts, params, as_of), theme_blocks(attempts)), tables
+    found, partial = evidence_and_cells(attempts, params, as_of)
+    return Found(found, theme_blocks(attempts)), tables_of([partial])
+
+
+def theme_blocks(attempts: pl.DataFrame) -> pl.DataFrame:
+    """The (theme, block) pairs of the attempts (a data-quality count needs them)."""
+    return (
+        attempts.filter(pl.col("block_id").is_not_null() & pl.col("theme_id").is_not_null())
+        .select(pl.col("theme_id").cast(pl.Int32), pl.col("block_id").cast(pl.Int32))
+        .unique()
+    )
+
+
 class KeptReads:
-    """The tables' pass's partitions, resolved, kept on disk (their attempts as Arrow IPC in a
-    temporary folder, made at the first one kept and removed on exit; their counts in memory)
-    for the run's own partitions when they are the same partitions: the database is read, and
-    tags resolved, once per run. Beside each, the counts of earlier answers before each of its
-    answers (``counted`` of :class:`~pipeline.kernel.v1.V1Tables`): the student's own, counted
-    as it is read."""
+    """The tables' pass's partitions, as :class:`Found` (their frames as Arrow IPC in a
+    temporary folder, made at the first one kept and removed on exit; their read's counts in
+    memory), for the run's own partitions when they are the same partitions: the database is
+    read, tags resolved and each partition prepared once per run."""
 
     def __init__(self, clock: StageClock) -> None:
         self.clock = clock  # where the tables' pass spends its time beside the reads
@@ -61,29 +101,25 @@ class KeptReads:
     def __contains__(self, index: int) -> bool:
         return index in self._kept
 
-    def _path(self, index: int, kind: str = "attempts") -> Path:
+    def _path(self, index: int, kind: str) -> Path:
         with self._making:
             if self._folder is None:
                 self._folder = tempfile.TemporaryDirectory(prefix="mastery-v1-")
         return Path(self._folder.name) / f"{index}.{kind}.arrow"
 
-    def keep(self, index: int, extracted: Extracted) -> None:
+    def keep(self, index: int, extracted: Extracted, found: Found) -> None:
+        """Partition ``index``'s read (its counts; its quality with the excluded attempts
+        counted) and what was found in it."""
         with self.clock.sub("cohort_tables.keep"):
-            extracted.attempts.write_ipc(self._path(index), compression="lz4")
+            for kind, frame in _frames(found).items():
+                frame.write_ipc(self._path(index, kind), compression="lz4")
         self._kept[index] = replace(extracted, attempts=extracted.attempts.clear())
 
-    def keep_counts(self, index: int, counts: pl.DataFrame) -> None:
-        """Partition ``index``'s own counts before each answer (``counted``)."""
-        with self.clock.sub("cohort_tables.keep"):
-            counts.write_ipc(self._path(index, "counts"), compression="lz4")
-
-    def read(self, index: int) -> tuple[Extracted, pl.DataFrame | None]:
-        """Partition ``index`` as kept and its counts (if kept), its files removed; its profile
-        is its read's in the tables' pass (the ``cohort_tables`` stage holds that)."""
-        kept = replace(self._kept.pop(index), attempts=self._take(index, "attempts"))
-        if not self._path(index, "counts").exists():
-            return kept, None
-        return kept, self._take(index, "counts")
+    def read(self, index: int) -> KeptPartition:
+        """Partition ``index`` as kept, its files removed."""
+        frames = {kind: self._take(index, kind) for kind in _frames_kinds()}
+        pairs = frames.pop("pairs")
+        return KeptPartition(self._kept.pop(index), Found(Evidence(**frames), pairs))
 
     def _take(self, index: int, kind: str) -> pl.DataFrame:
         path = self._path(index, kind)
@@ -92,38 +128,51 @@ class KeptReads:
         return frame
 
 
+def _frames_kinds() -> tuple[str, ...]:
+    return (*(f.name for f in fields(Evidence)), "pairs")
+
+
+def _frames(found: Found) -> dict[str, pl.DataFrame]:
+    frames = {f.name: getattr(found.evidence, f.name) for f in fields(Evidence)}
+    return {**frames, "pairs": found.pairs}
+
+
 def cohort_tables(
     store: Store, spec: RunSpec, exclusions: pl.DataFrame, chunks: int, keep: KeptReads | None
 ) -> V1Tables:
     """The whole cohort's v1 tables at the run's as_of over its lookback, from the cohort read
     in ``chunks`` partitions of users (the next one read meanwhile) and only the cells of
-    each kept in memory; ``keep`` saves each raw read for the run's partitions, with the
-    student's own counts before each answer (so its compute counts only the cohort's)."""
+    each kept in memory; ``keep`` saves what each partition's rows need of it (checked, as
+    the run would check it, and found while the next partition is read)."""
     from pipeline.run.validate import validate_attempts  # (pandera: imported when needed)
 
     params = spec.used_params
+    assert isinstance(params, ParamsV1)
     window = Window(Scope(), spec.as_of, params.lookback_days)
 
     def read(index: int) -> Extracted:
         return read_resolved(store, window, Partition(index, chunks))
 
-    # the next partition is read while this one is kept, counted and summed
     parts = []
     for index, partition_read in enumerate(read_ahead(read, chunks, ahead=store.concurrent_reads)):
         extracted = partition_read()
-        if keep is not None:  # checked here, as the run would, while the next one is read
+        if keep is not None:
             with keep.clock.sub("cohort_tables.validate_input"):
                 validate_attempts(extracted.attempts)
-            keep.keep(index, replace(extracted, validated=True))
-        attempts, _ = drop_excluded(extracted.attempts, exclusions)
-        del extracted
+        attempts, excluded = drop_excluded(extracted.attempts, exclusions)
         if keep is None:
+            del extracted
             parts.append(v1_cells(attempts, spec.as_of))
             continue
-        with keep.clock.sub("cohort_tables.student"):
-            partial, student = cells_and_student(attempts, spec.as_of)
+        with keep.clock.sub("cohort_tables.evidence"):
+            found, partial = evidence_and_cells(attempts, params, spec.as_of)
+            pairs = theme_blocks(attempts)
         del attempts
-        keep.keep_counts(index, student)
+        quality = dict(extracted.quality)
+        if not exclusions.is_empty():
+            quality["excluded_attempts"] = excluded
+        keep.keep(index, replace(extracted, quality=quality, validated=True), Found(found, pairs))
+        del extracted
         parts.append(partial)
     if keep is None:
         return tables_of(parts)
@@ -132,17 +181,12 @@ def cohort_tables(
 
 
 def compute_v1(
-    attempts: pl.DataFrame,
-    params: ParamsV1,
-    as_of: datetime,
-    tables: V1Tables | None,
-    themes: pl.DataFrame,
-    blocks: pl.DataFrame,
+    found: Found, params: ParamsV1, tables: V1Tables, themes: pl.DataFrame, blocks: pl.DataFrame
 ) -> CohortResult:
     """v1's rows of one partition (rows whose theme or block no longer exists are skipped and
     counted, as v0 does), with the theme/block pairs of its answers; v0's other data-quality
     counts are not v1's (the extract's are kept)."""
-    rows = compute_cohort_v1(attempts, params, as_of, tables)
+    rows = v1_rows(found.evidence, tables, params)
     known_theme = pl.col("theme_id").is_in(themes["id"].implode())
     known_block = pl.col("block_id").is_in(blocks["id"].implode())
     skipped = rows.select(
@@ -150,12 +194,7 @@ def compute_v1(
         dangling_block_rows_skipped=(known_theme & ~known_block).sum(),
     ).row(0, named=True)
     rows = rows.filter(known_theme & known_block)
-    pairs = (
-        attempts.filter(pl.col("block_id").is_not_null() & pl.col("theme_id").is_not_null())
-        .select(pl.col("theme_id").cast(pl.Int32), pl.col("block_id").cast(pl.Int32))
-        .unique()
-    )
-    return CohortResult(rows, {name: int(count) for name, count in skipped.items()}, pairs)
+    return CohortResult(rows, {name: int(count) for name, count in skipped.items()}, found.pairs)
 
 
 def stale_breakdown(params: ParamsV1) -> str:
