@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import MasteryError, RunOptions, RunSpec, recompute
+from pipeline.api import ExclusionTarget, exclude
 from pipeline.cli import app
 from pipeline.contracts.params_v1 import ParamsV1, default_params_v1
 from pipeline.io.extract import Window, extract_from_store
@@ -80,13 +81,16 @@ def _version_id(url: str, version: str) -> str:
         return store.algo_version_id(version)
 
 
-def expected_v1_rows(url: str, params: ParamsV1) -> pl.DataFrame:
-    """compute_cohort_v1 over the run's own extract (the whole cohort in v1's lookback), rows of
-    existing themes and blocks."""
+def expected_v1_rows(url: str, params: ParamsV1, leave_out: pl.Expr | None = None) -> pl.DataFrame:
+    """compute_cohort_v1 over the run's own extract (the whole cohort in v1's lookback; without
+    the attempts ``leave_out`` selects), rows of existing themes and blocks."""
     with open_store(url) as store:
         extracted = extract_from_store(store, Window(RunSpec.of(AS_OF).scope, AS_OF, 365))
         themes, blocks = store.fetch_frame("select_themes"), store.fetch_frame("select_blocks")
-    rows = compute_cohort_v1(extracted.attempts, params, AS_OF)
+    attempts = extracted.attempts
+    rows = compute_cohort_v1(
+        attempts if leave_out is None else attempts.remove(leave_out), params, AS_OF
+    )
     # as v0 does, the run skips rows whose theme or block no longer exists
     return rows.filter(
         pl.col("theme_id").is_in(themes["id"].implode())
@@ -178,6 +182,27 @@ def test_a_partitioned_whole_cohort_run_counts_each_students_answers_once(
     assert all(counted)
     expected = expected_v1_rows(cohort_url, default_params_v1())
     assert v1_comparable(staged) == v1_comparable(expected)
+
+
+def test_a_partitioned_v1_run_leaves_excluded_answers_out_and_counts_them(
+    cohort_url: str, tmp_path: Path
+) -> None:
+    """The tables' pass finds each partition's evidence after the exclusions: the rows are the
+    kernel's without those answers, and the summary counts them once."""
+    with open_store(cohort_url) as store:
+        attempts = extract_from_store(store, Window(RunSpec.of(AS_OF).scope, AS_OF, 365)).attempts
+    question = attempts.sort("question_id")["question_id"][0]
+    excluded = attempts.filter(pl.col("question_id") == question).height
+    exclude(cohort_url, ExclusionTarget(question_id=question), reason="typo", by="ann")
+    out = tmp_path / "v1.parquet"
+    spec = RunSpec(as_of=AS_OF, algorithm="v1")
+    summary = recompute(cohort_url, spec, RunOptions(dry_run=True, output=out, partitions=3))
+    assert summary.data_quality["excluded_attempts"] == excluded > 0
+    staged = pl.read_parquet(out).filter(~pl.col("stale")).drop("stale")
+    leave_out = pl.col("question_id") == question
+    expected = expected_v1_rows(cohort_url, default_params_v1(), leave_out)
+    assert v1_comparable(staged) == v1_comparable(expected)
+    assert v1_comparable(staged) != v1_comparable(expected_v1_rows(cohort_url, default_params_v1()))
 
 
 def test_v1_stale_rows_get_a_v1_breakdown(cohort_url: str) -> None:
