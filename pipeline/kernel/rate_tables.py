@@ -69,8 +69,12 @@ def cells(rows: pl.DataFrame) -> Cells:
 
 
 def _summed(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Per distinct ``key``: its rows (``n``) and the sum of ``c``. Sorted first: a partition's
+    (question, hour) cells are nearly as many as its answers, and a group-by of sorted keys
+    reads its table in order (twice as fast as in the answers' order)."""
     sums = (pl.len().cast(pl.Int64).alias("n"), pl.col("c").sum())
-    return frame.group_by(pl.col(key).alias("key")).agg(*sums)
+    ordered = frame.lazy().select(key, "c").sort(key)
+    return ordered.group_by(pl.col(key).alias("key")).agg(*sums).collect()
 
 
 @dataclass(frozen=True)
