@@ -35,7 +35,8 @@ from pipeline.kernel.v1_terms import estimate, output
 
 OWN = tuple(f"{name}_{x}" for name in STUDENT_KEYS for x in ("n", "c"))
 """The student's own counts before each answer's hour (UInt32), by :data:`STUDENT_KEYS`."""
-RATED = ("st", "r")  # the windows whose credit and penalty need the cohort's rates
+RATED = {"st": "in_window", "r": "in_recent"}
+"""The windows whose credit and penalty need the cohort's rates, and their answers' masks."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,21 @@ def compute_cohort_v1(
     ``as_of``, sorted by (user_id, theme_id); ``tables`` default to the input's own (give the
     whole cohort's when the input is one partition). Rows without a block are skipped, as in
     v0; year and block come from the latest answer with a block (SPEC §4's rule)."""
+    return v1_rows(*evidence_and_tables(attempts, params, as_of, tables), params)
+
+
+def evidence_and_tables(
+    attempts: pl.LazyFrame | pl.DataFrame,
+    params: ParamsV1,
+    as_of: datetime,
+    tables: V1Tables | None,
+) -> tuple[Evidence, V1Tables]:
+    """A partition's :func:`evidence` and the tables its rows use: the cohort's when given,
+    else its own (the partition is the whole cohort)."""
     if tables is not None:
-        return v1_rows(evidence(attempts, params, as_of), tables, params)
+        return evidence(attempts, params, as_of), tables
     found, own = evidence_and_cells(attempts, params, as_of)
-    return v1_rows(found, tables_of([own]), params)
+    return found, tables_of([own])
 
 
 def _evidence(frame: pl.DataFrame, params: ParamsV1, as_of: datetime) -> Evidence:
@@ -113,7 +125,7 @@ def _evidence(frame: pl.DataFrame, params: ParamsV1, as_of: datetime) -> Evidenc
             st_c=(right * pl.col("in_window")).sum(),
             r_n=pl.col("in_recent").sum().cast(pl.Int64),
             r_c=(right * pl.col("in_recent")).sum(),
-            last_attempt_at=pl.when(in_window).then(pl.col(TIME)).max(),
+            last_attempt_at=pl.when("in_window").then(pl.col(TIME)).max(),
             lead=pl.col("lead").max(),
         )
         .collect()
@@ -144,8 +156,8 @@ def v1_rows(found: Evidence, tables: V1Tables, params: ParamsV1) -> pl.DataFrame
     valued = answers.lazy().with_columns(q_units=rated(counted, params)["q_units"])
     values = answer_values()
     weighed = valued.group_by("group").agg(
-        (pl.when(pl.col(f"in_{inside}")).then(values[x]).otherwise(0).sum().alias(f"{p}_{x}"))
-        for p, inside in (("st", "window"), ("r", "recent"))
+        (pl.when(pl.col(inside)).then(values[x]).otherwise(0).sum().alias(f"{p}_{x}"))
+        for p, inside in RATED.items()
         for x in ("cr", "pe")
     )
     zero = [f"{p}_{x}" for p in RATED for x in ("cr", "pe")]

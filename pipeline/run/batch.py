@@ -159,8 +159,10 @@ def compute_partition(
     with clock.stage("compute", label):
         if isinstance(params, ParamsV1):
             tables = lookups.v1
-            if found is None or tables is None:
+            if found is None:
                 found, tables = found_and_tables(attempts, params, spec.as_of, tables)
+            elif tables is None:  # (a kept partition's attempts are gone: nothing to count)
+                raise ValueError("a kept v1 partition needs the cohort's tables")
             result = compute_v1(found, params, tables, lookups.themes, lookups.blocks)
             stage = stage_v1(result.rows, existing, spec.scope, params)
         else:

@@ -30,7 +30,7 @@ from pipeline.io.extract import Extracted, Window, read_resolved
 from pipeline.io.store import Partition, Store
 from pipeline.kernel import CohortResult
 from pipeline.kernel.v1 import V1Tables, tables_of, v1_cells
-from pipeline.kernel.v1_rows import Evidence, evidence, evidence_and_cells, v1_rows
+from pipeline.kernel.v1_rows import Evidence, evidence_and_cells, evidence_and_tables, v1_rows
 from pipeline.run.clock import StageClock
 from pipeline.run.exclusions import drop_excluded
 from pipeline.run.load import stage_frame
@@ -64,10 +64,8 @@ def found_and_tables(
 ) -> tuple[Found, V1Tables]:
     """A partition's :class:`Found` and the tables its rows use: the cohort's when given, else
     its own (the partition is the whole cohort)."""
-    if tables is not None:
-        return Found(evidence(attempts, params, as_of), theme_blocks(attempts)), tables
-    found, partial = evidence_and_cells(attempts, params, as_of)
-    return Found(found, theme_blocks(attempts)), tables_of([partial])
+    found, used = evidence_and_tables(attempts, params, as_of, tables)
+    return Found(found, theme_blocks(attempts)), used
 
 
 def theme_blocks(attempts: pl.DataFrame) -> pl.DataFrame:
@@ -117,7 +115,7 @@ class KeptReads:
 
     def read(self, index: int) -> KeptPartition:
         """Partition ``index`` as kept, its files removed."""
-        frames = {kind: self._take(index, kind) for kind in _frames_kinds()}
+        frames = {kind: self._take(index, kind) for kind in (*_EVIDENCE, "pairs")}
         pairs = frames.pop("pairs")
         return KeptPartition(self._kept.pop(index), Found(Evidence(**frames), pairs))
 
@@ -128,13 +126,11 @@ class KeptReads:
         return frame
 
 
-def _frames_kinds() -> tuple[str, ...]:
-    return (*(f.name for f in fields(Evidence)), "pairs")
+_EVIDENCE = tuple(f.name for f in fields(Evidence))  # (one file each, and one of pairs)
 
 
 def _frames(found: Found) -> dict[str, pl.DataFrame]:
-    frames = {f.name: getattr(found.evidence, f.name) for f in fields(Evidence)}
-    return {**frames, "pairs": found.pairs}
+    return {**{name: getattr(found.evidence, name) for name in _EVIDENCE}, "pairs": found.pairs}
 
 
 def cohort_tables(
