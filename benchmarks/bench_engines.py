@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import threading
@@ -64,9 +65,23 @@ def _rss(process: psutil.Process) -> int:
         return 0
 
 
+def _children_cpu() -> float:
+    """User and system CPU seconds of this process's waited-for children (the ``mastery``
+    process; Spark's JVM and workers are its children, counted when they are waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _busy_cpu() -> float:
+    """CPU seconds the whole machine was busy (every core, every process: Postgres too)."""
+    times = psutil.cpu_times()._asdict()
+    busy = ("user", "nice", "system", "irq", "softirq")
+    return float(sum(times[name] for name in busy if name in times))
+
+
 def recompute(url: str, *options: str) -> dict[str, Any]:
     command = [MASTERY, "recompute", "--json", "--trigger", "test", "--as-of", AS_OF.isoformat()]
-    start = time.perf_counter()
+    start, busy, cpu = time.perf_counter(), _busy_cpu(), _children_cpu()
     child = subprocess.Popen(
         [*command, *options, "--database-url", url], stdout=subprocess.PIPE, text=True
     )
@@ -74,12 +89,15 @@ def recompute(url: str, *options: str) -> dict[str, Any]:
     stdout, _ = child.communicate()
     peak.stop()
     wall = time.perf_counter() - start
+    cpu, busy = _children_cpu() - cpu, _busy_cpu() - busy
     if child.returncode:
         raise SystemExit(f"recompute {' '.join(options)} failed with {child.returncode}")
     summary = json.loads(stdout)
     return {
         "options": " ".join(options) or "(plain)",
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "machine_busy_cpu_s": round(busy, 2),
         "stage_seconds": summary["stage_seconds"],
         "rows": summary["records_upserted"],
         "driver_peak_rss_mb": round(peak.driver / 2**20),
