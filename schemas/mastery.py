@@ -33,20 +33,27 @@ def unique_rows(data: PolarsData, keys: tuple[str, ...]) -> pl.LazyFrame:
 
 
 def is_json_object(text: pl.Expr) -> pl.Expr:
-    """True where the text is one well-formed JSON object; vectorized (no per-row Python).
+    """True where the text is one well-formed JSON object whose numbers are finite doubles;
+    vectorized (no per-row Python).
 
-    ``json_path_match("$")`` is null exactly when the text does not parse as JSON, and a JSON
-    text whose first non-blank character is ``{`` can only be an object.
+    ``json_path_match("$")`` is null exactly when the text does not parse as JSON or holds a
+    number beyond a double's range (``1e400``: Polars, the notebook and a browser read numbers
+    as doubles), and a JSON text whose first non-blank character is ``{`` can only be an
+    object.
     """
     return text.str.strip_chars().str.starts_with("{") & text.str.json_path_match("$").is_not_null()
 
 
 def _json_object_pattern(depth: int) -> str:
     """A regular expression of the JSON objects whose values nest at most ``depth`` more
-    levels, strings without ``\\u`` escapes (RFC 8259's grammar, whitespace included)."""
+    levels, strings without ``\\u`` escapes (RFC 8259's grammar, whitespace included), and
+    numbers bounded to finite doubles: at most 16 digits before the point and a positive
+    exponent below 100 (so below 10^116; a negative exponent only underflows). Longer numbers
+    go to the parser, which refuses those beyond a double's range (:func:`is_json_object`):
+    a text's verdict never depends on the other texts checked with it."""
     ws = r"[ \t\n\r]*"
     string = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt])*"'
-    number = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+    number = r"-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]+)?(?:[eE](?:\+?[0-9]{1,2}|-[0-9]+))?"
 
     def listed(item: str) -> str:
         return rf"{ws}(?:{item}{ws}(?:,{ws}{item}{ws})*)?"

@@ -9,6 +9,7 @@ should accept the shapes the kernels write (else the check is slow, not wrong).
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -43,11 +44,21 @@ def _encodable(value: Any) -> bool:
     return True
 
 
+def _finite(number: str) -> float:
+    """A number as a double reads it: one beyond a double's range is refused (``1e400``;
+    Polars and browsers read JSON numbers as doubles), one below it underflows to 0."""
+    value = float(number)  # (an integer literal too: exact where a double can hold it)
+    if math.isinf(value):
+        raise ValueError(number)
+    return value
+
+
 def is_object(text: str) -> bool:
-    """Python's strict parse: one JSON object, no NaN or Infinity, no lone surrogate."""
+    """Python's strict parse: one JSON object, no NaN or Infinity, every number a finite
+    double, no lone surrogate."""
     try:
-        value = json.loads(text, parse_constant=_refuse)
-    except ValueError:
+        value = json.loads(text, parse_constant=_refuse, parse_float=_finite, parse_int=_finite)
+    except (ValueError, OverflowError):
         return False
     return isinstance(value, dict) and _encodable(value)
 
@@ -112,6 +123,27 @@ def test_the_grammar_accepts_every_object_two_levels_deep_without_unicode_escape
 def test_the_check_agrees_with_pythons_parser(batch: list[str]) -> None:
     checked = json_objects(pl.LazyFrame({"b": batch}), "b").collect().to_series()
     assert checked.to_list() == [is_object(text) for text in batch]
+
+
+NUMBERS = {
+    "1e400": False,  # beyond a double's range (about 1.8e308)
+    "100000000e1875": False,
+    "-1e400": False,
+    "9" * 400: False,
+    "1e308": True,
+    "1e-400": True,  # underflows to 0
+    "9" * 300: True,
+    "12345678901234567890": True,
+    "-0.5E+2": True,
+}
+
+
+def test_a_number_beyond_a_doubles_range_is_refused_whatever_it_is_checked_with() -> None:
+    texts = [f'{{"a": {number}}}' for number in NUMBERS]
+    expected = list(NUMBERS.values())
+    for batch, verdicts in ((texts, expected), (["}", *texts], [False, *expected])):
+        checked = json_objects(pl.LazyFrame({"b": batch}), "b").collect().to_series()
+        assert checked.to_list() == verdicts
 
 
 def test_the_kernels_breakdowns_match_the_grammar() -> None:
