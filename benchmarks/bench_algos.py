@@ -7,7 +7,8 @@ Each ``mastery recompute --dry-run --algo v0|v1`` runs in its own process agains
 cohort (``mastery generate … --seed 7 --as-of 2026-11-25T00:00:00Z``), v0 first in odd rounds
 and v1 first in even ones, so a shared machine's load hits both alike. Per run: wall, the
 process's CPU, the whole machine's busy CPU (Postgres's reads included), stage seconds and
-peak RSS. Prints one JSON object: the runs, each round's v1 ÷ v0 and the medians.
+peak RSS. ``--partitions`` as the run takes it (default: the run's own choice). Prints one
+JSON object: the runs, each round's v1 ÷ v0 and the medians.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ MEASURES = ("wall_s", "cpu_s", "machine_busy_cpu_s")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="a generated cohort")
-    parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--partitions", type=int, help="default: the run's own choice")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    options = ("--dry-run", "--partitions", str(args.partitions))
+    options = ("--dry-run", *(("--partitions", str(args.partitions)) if args.partitions else ()))
     rounds: list[dict[str, Any]] = []
     for number in range(args.rounds):
         order = ("v0", "v1") if number % 2 == 0 else ("v1", "v0")

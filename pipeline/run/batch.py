@@ -146,6 +146,7 @@ def compute_partition(
     clock = clock or StageClock()
     params = spec.used_params
     extracted, found = (source, None) if isinstance(source, Extracted) else source.parts()
+    rated = None if isinstance(source, Extracted) else source.rows
     del source
     with clock.stage("validate_input", label):
         attempts = extracted.attempts
@@ -163,7 +164,9 @@ def compute_partition(
                 found, tables = found_and_tables(attempts, params, spec.as_of, tables)
             elif tables is None:  # (a kept partition's attempts are gone: nothing to count)
                 raise ValueError("a kept v1 partition needs the cohort's tables")
-            result = compute_v1(found, params, tables, lookups.themes, lookups.blocks)
+            if rated is None:
+                rated = compute_v1(found, params, tables, lookups.themes, lookups.blocks)
+            result = rated
             stage = stage_v1(result.rows, existing, spec.scope, params)
         else:
             result = compute_cohort(
@@ -204,9 +207,12 @@ def computed_partitions(
         window = spec.window
 
         def read(index: int) -> Extracted | KeptPartition:
-            if index in kept:
-                return kept.read(index)
-            return read_resolved(store, window, Partition(index, partitions))
+            if index not in kept:
+                return read_resolved(store, window, Partition(index, partitions))
+            params = spec.used_params  # (a kept partition is v1's, read with the tables)
+            if not isinstance(params, ParamsV1) or lookups.v1 is None:
+                raise ValueError("a kept v1 partition needs v1's params and the cohort's tables")
+            return kept.read(index).rated(params, lookups.v1, lookups.themes, lookups.blocks)
 
         reads = read_ahead(read, partitions, ahead=store.concurrent_reads)
         for index, partition_read in enumerate(reads):
