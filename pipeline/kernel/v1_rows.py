@@ -11,6 +11,7 @@ rates and terms are :mod:`pipeline.kernel.v1`'s.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,8 +94,12 @@ def evidence_and_tables(
     else its own (the partition is the whole cohort)."""
     if tables is not None:
         return evidence(attempts, params, as_of), tables
-    found, own = evidence_and_cells(attempts, params, as_of)
-    return found, tables_of([own])
+    frame = prepared(attempts, answered_until=utc(as_of))
+    # the tables on a second thread: this is a one-partition run's compute, with no read
+    # beside it to keep the other core busy (Polars releases the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        own = pool.submit(lambda: tables_of([cells(frame)]))
+        return _evidence(frame, params, utc(as_of)), own.result()
 
 
 def _evidence(frame: pl.DataFrame, params: ParamsV1, as_of: datetime) -> Evidence:
