@@ -11,9 +11,11 @@ rates and terms are :mod:`pipeline.kernel.v1`'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import polars as pl
 
@@ -33,6 +35,8 @@ from pipeline.kernel.v1 import (
     tables_of,
 )
 from pipeline.kernel.v1_terms import estimate, output
+
+_T = TypeVar("_T")
 
 OWN = tuple(f"{name}_{x}" for name in STUDENT_KEYS for x in ("n", "c"))
 """The student's own counts before each answer's hour (UInt32), by :data:`STUDENT_KEYS`."""
@@ -67,8 +71,7 @@ def evidence_and_cells(
 ) -> tuple[Evidence, Cells]:
     """:func:`evidence` and the partition's :func:`~pipeline.kernel.rate_tables.cells` (its
     part of the cohort's tables), from one preparation of the attempts."""
-    frame = prepared(attempts, answered_until=utc(as_of))
-    return _evidence(frame, params, utc(as_of)), cells(frame)
+    return _evidence_beside(attempts, params, as_of, cells)
 
 
 def compute_cohort_v1(
@@ -94,12 +97,22 @@ def evidence_and_tables(
     else its own (the partition is the whole cohort)."""
     if tables is not None:
         return evidence(attempts, params, as_of), tables
+    return _evidence_beside(attempts, params, as_of, lambda frame: tables_of([cells(frame)]))
+
+
+def _evidence_beside(
+    attempts: pl.LazyFrame | pl.DataFrame,
+    params: ParamsV1,
+    as_of: datetime,
+    beside: Callable[[pl.DataFrame], _T],
+) -> tuple[Evidence, _T]:
+    """:func:`evidence` and ``beside`` of the same prepared attempts, ``beside`` on a second
+    thread: a one-partition run's compute has no read beside it to keep the other core busy
+    (Polars releases the GIL)."""
     frame = prepared(attempts, answered_until=utc(as_of))
-    # the tables on a second thread: this is a one-partition run's compute, with no read
-    # beside it to keep the other core busy (Polars releases the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        own = pool.submit(lambda: tables_of([cells(frame)]))
-        return _evidence(frame, params, utc(as_of)), own.result()
+        other = pool.submit(beside, frame)
+        return _evidence(frame, params, utc(as_of)), other.result()
 
 
 def _evidence(frame: pl.DataFrame, params: ParamsV1, as_of: datetime) -> Evidence:
