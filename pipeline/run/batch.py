@@ -27,8 +27,8 @@ from pipeline.run.load import stage_frame
 from pipeline.run.reading import default_partitions, read_ahead
 from pipeline.run.spec import RunSpec, RunSummary
 from pipeline.run.v1 import (
-    KeptPartition,
     KeptReads,
+    RatedPartition,
     cohort_tables,
     compute_v1,
     found_and_tables,
@@ -128,7 +128,7 @@ class PartitionResult:
 
 
 def compute_partition(
-    source: Extracted | KeptPartition,
+    source: Extracted | RatedPartition,
     existing: pl.DataFrame,
     lookups: Lookups,
     spec: RunSpec,
@@ -138,33 +138,30 @@ def compute_partition(
 ) -> PartitionResult:
     """Validate → compute → validate one partition's attempts; the same on a laptop or Spark.
 
-    ``spec`` has its params resolved (see :meth:`RunSpec.with_params`). A kept partition
-    (v1's, found while the cohort's tables were read) is checked and counted already.
+    ``spec`` has its params resolved (see :meth:`RunSpec.with_params`). A rated partition
+    (v1's, kept while the cohort's tables were read, its rows computed on its reading thread)
+    is checked, counted and computed already.
     """
     from pipeline.run.validate import validate_attempts, validate_mastery
 
     clock = clock or StageClock()
     params = spec.used_params
-    extracted, found = (source, None) if isinstance(source, Extracted) else source.parts()
-    rated = None if isinstance(source, Extracted) else source.rows
+    rated = None if isinstance(source, Extracted) else source.result
+    extracted = source if isinstance(source, Extracted) else source.extracted
     del source
     with clock.stage("validate_input", label):
         attempts = extracted.attempts
         if not extracted.validated:
             validate_attempts(attempts)
         quality = dict(extracted.quality)
-        if found is None:  # (else the exclusions were counted when it was found)
+        if rated is None:  # (else the exclusions were counted when it was kept)
             attempts, excluded = drop_excluded(attempts, lookups.exclusions)
             if not lookups.exclusions.is_empty():
                 quality["excluded_attempts"] = excluded
     with clock.stage("compute", label):
         if isinstance(params, ParamsV1):
-            tables = lookups.v1
-            if found is None:
-                found, tables = found_and_tables(attempts, params, spec.as_of, tables)
-            elif tables is None:  # (a kept partition's attempts are gone: nothing to count)
-                raise ValueError("a kept v1 partition needs the cohort's tables")
             if rated is None:
+                found, tables = found_and_tables(attempts, params, spec.as_of, lookups.v1)
                 rated = compute_v1(found, params, tables, lookups.themes, lookups.blocks)
             result = rated
             stage = stage_v1(result.rows, existing, spec.scope, params)
@@ -206,7 +203,7 @@ def computed_partitions(
             lookups = Lookups.read(store, spec, partitions, kept)
         window = spec.window
 
-        def read(index: int) -> Extracted | KeptPartition:
+        def read(index: int) -> Extracted | RatedPartition:
             if index not in kept:
                 return read_resolved(store, window, Partition(index, partitions))
             params = spec.used_params  # (a kept partition is v1's, read with the tables)

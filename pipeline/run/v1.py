@@ -55,23 +55,26 @@ class KeptPartition:
 
     extracted: Extracted
     found: Found
-    rows: CohortResult | None = None
-    """Its rows, when computed on the thread that read it back (:meth:`rated`)."""
-
-    def parts(self) -> tuple[Extracted, Found]:
-        return self.extracted, self.found
 
     def rated(
         self, params: ParamsV1, tables: V1Tables, themes: pl.DataFrame, blocks: pl.DataFrame
-    ) -> KeptPartition:
-        """This partition with its rows (:func:`compute_v1`), their seconds among its read's
+    ) -> RatedPartition:
+        """This partition's rows (:func:`compute_v1`), their seconds among its read's
         (``compute.v1_rows``): the second pass computes the next partition's rows on its
         reading thread while this one's are checked and staged, as the first pass reads the
         next partition while this one's evidence is found."""
         began = time.perf_counter()
         rows = compute_v1(self.found, params, tables, themes, blocks)
         seconds = {**self.extracted.seconds, "compute.v1_rows": time.perf_counter() - began}
-        return replace(self, extracted=replace(self.extracted, seconds=seconds), rows=rows)
+        return RatedPartition(replace(self.extracted, seconds=seconds), rows)
+
+
+@dataclass(frozen=True)
+class RatedPartition:
+    """A kept partition's read's counts and its rows (:meth:`KeptPartition.rated`)."""
+
+    extracted: Extracted
+    result: CohortResult
 
 
 def found_and_tables(
